@@ -1,0 +1,152 @@
+"""Read a saved browser session in any of three formats into a Playwright storage_state.
+
+Accepted: Playwright's own ``storage_state`` JSON, a JSON cookie list as browser
+cookie-export extensions write it (Cookie-Editor, EditThisCookie), and a Netscape
+``cookies.txt``. Errors name the line or entry at fault but never a cookie's value.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+MAX_SESSION_BYTES = 5 * 1024 * 1024
+
+StorageState = dict[str, Any]
+
+_SAME_SITE = {
+    "strict": "Strict",
+    "lax": "Lax",
+    "none": "None",
+    "no_restriction": "None",
+    "unspecified": "Lax",
+}
+
+
+class SessionFileError(ValueError):
+    """The session file is in none of the accepted formats or has a bad entry."""
+
+
+def parse_session(data: bytes) -> StorageState:
+    """Turn file contents into ``{"cookies": [...], "origins": [...]}``."""
+    if len(data) > MAX_SESSION_BYTES:
+        raise SessionFileError(f"session file is larger than {MAX_SESSION_BYTES // 2**20} MB")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SessionFileError("session file is not UTF-8 text") from None
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        try:
+            doc = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise SessionFileError(
+                f"session file is not valid JSON (line {exc.lineno}: {exc.msg})"
+            ) from None
+        if isinstance(doc, dict):
+            return _from_storage_state(doc)
+        return {"cookies": [_from_extension(i, c) for i, c in enumerate(doc, 1)], "origins": []}
+    return {"cookies": _from_netscape(text), "origins": []}
+
+
+def _from_storage_state(doc: dict[str, Any]) -> StorageState:
+    cookies = doc.get("cookies")
+    origins = doc.get("origins", [])
+    if not isinstance(cookies, list) or not isinstance(origins, list):
+        raise SessionFileError(
+            "JSON object is not a Playwright storage_state: expected 'cookies' and 'origins' lists"
+        )
+    return {
+        "cookies": [_checked(i, c) for i, c in enumerate(cookies, 1)],
+        "origins": origins,
+    }
+
+
+def _checked(index: int, cookie: Any) -> dict[str, Any]:
+    if not isinstance(cookie, dict):
+        raise SessionFileError(f"cookie {index}: expected an object")
+    for key in ("name", "value", "domain"):
+        if not isinstance(cookie.get(key), str) or (key != "value" and not cookie[key]):
+            raise SessionFileError(f"cookie {index}: missing or invalid '{key}'")
+    out: dict[str, Any] = {
+        "name": cookie["name"],
+        "value": cookie["value"],
+        "domain": cookie["domain"],
+        "path": cookie.get("path") or "/",
+        "expires": _number(index, cookie.get("expires", -1)),
+        "httpOnly": bool(cookie.get("httpOnly", False)),
+        "secure": bool(cookie.get("secure", False)),
+    }
+    same_site = _SAME_SITE.get(str(cookie.get("sameSite", "Lax")).lower())
+    if same_site is None:
+        raise SessionFileError(f"cookie {index}: sameSite must be Strict, Lax or None")
+    out["sameSite"] = same_site
+    return out
+
+
+def _from_extension(index: int, cookie: Any) -> dict[str, Any]:
+    if not isinstance(cookie, dict):
+        raise SessionFileError(f"cookie {index}: expected an object")
+    domain = cookie.get("domain")
+    if isinstance(domain, str) and cookie.get("hostOnly") is False and not domain.startswith("."):
+        domain = "." + domain
+    expires = -1 if cookie.get("session") else cookie.get("expirationDate", -1)
+    return _checked(
+        index,
+        {
+            "name": cookie.get("name"),
+            "value": cookie.get("value"),
+            "domain": domain,
+            "path": cookie.get("path"),
+            "expires": expires,
+            "httpOnly": cookie.get("httpOnly", False),
+            "secure": cookie.get("secure", False),
+            "sameSite": cookie.get("sameSite") or "unspecified",
+        },
+    )
+
+
+def _from_netscape(text: str) -> list[dict[str, Any]]:
+    cookies = []
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        http_only = line.startswith("#HttpOnly_")
+        if http_only:
+            line = line.removeprefix("#HttpOnly_")
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) != 7:
+            raise SessionFileError(
+                f"line {lineno}: not a cookies.txt line (expected 7 tab-separated fields, "
+                f"got {len(parts)}); accepted formats: Playwright storage_state JSON, a JSON "
+                "cookie list, or Netscape cookies.txt"
+            )
+        domain, _subdomains, path, secure, expires, name, value = parts
+        if not domain or not name:
+            raise SessionFileError(f"line {lineno}: empty domain or cookie name")
+        try:
+            expiry = float(expires)
+        except ValueError:
+            raise SessionFileError(f"line {lineno}: expiry is not a number") from None
+        cookies.append(
+            {
+                "name": name,
+                "value": value,
+                "domain": domain,
+                "path": path or "/",
+                "expires": expiry if expiry > 0 else -1,
+                "httpOnly": http_only,
+                "secure": secure.upper() == "TRUE",
+                "sameSite": "Lax",
+            }
+        )
+    if not cookies:
+        raise SessionFileError("session file holds no cookies")
+    return cookies
+
+
+def _number(index: int, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SessionFileError(f"cookie {index}: 'expires' must be a number")
+    return float(value)

@@ -1,0 +1,172 @@
+"""``fleetbot accounts list|add|import|remove|set-session``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from pathlib import Path
+
+from automation.accounts import (
+    MAX_CSV_BYTES,
+    AccountRow,
+    AccountService,
+    CsvImportError,
+    parse_proxy,
+    parse_tags,
+    validate_label,
+)
+from automation.errors import FleetbotError
+from automation.session_files import MAX_SESSION_BYTES, SessionFileError, parse_session
+from automation.sites import SITE_NAMES
+from bot.commands import SubParsers, open_database
+from bot.commands.output import print_json, print_table, read_file, say, warn, when
+from bot.config import Settings
+
+
+def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
+    """Add the accounts commands."""
+    accounts = sub.add_parser("accounts", help="manage the fleet's accounts", parents=[common])
+    actions = accounts.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    listing = actions.add_parser("list", help="show every account", parents=[common])
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(func=list_command)
+
+    add = actions.add_parser(
+        "add",
+        help="add one account",
+        parents=[common],
+        description="Add one account. The password is read from stdin (--password-stdin) "
+        "or asked interactively, never taken from the command line.",
+    )
+    add.add_argument("label")
+    add.add_argument("--site", required=True, choices=SITE_NAMES)
+    add.add_argument("--username", required=True)
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.add_argument("--no-password", action="store_true", help="store no password")
+    add.add_argument("--proxy", help="scheme://[user:pass@]host:port")
+    add.add_argument("--tags", default="", help="tags separated by spaces or ';'")
+    add.set_defaults(func=add_command)
+
+    imp = actions.add_parser(
+        "import",
+        help="import accounts from a CSV file (all rows or none)",
+        parents=[common],
+        description="CSV columns: label,site,username,password,proxy,tags",
+    )
+    imp.add_argument("file", type=Path)
+    imp.set_defaults(func=import_command)
+
+    remove = actions.add_parser(
+        "remove", help="delete an account and its history", parents=[common]
+    )
+    remove.add_argument("label")
+    remove.set_defaults(func=remove_command)
+
+    session = actions.add_parser(
+        "set-session",
+        help="store a saved browser session for an account",
+        parents=[common],
+        description="FILE is a Playwright storage_state JSON, a JSON cookie list from a "
+        "browser cookie-export extension, or a Netscape cookies.txt.",
+    )
+    session.add_argument("label")
+    session.add_argument("file", type=Path)
+    session.set_defaults(func=set_session_command)
+
+
+async def list_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the accounts, never their secrets."""
+    async with open_database(settings) as db:
+        views = await AccountService(db.secrets).list_accounts()
+    if args.json:
+        print_json({"accounts": [v.to_json() for v in views]})
+        return 0
+    if not views:
+        say("no accounts yet: add one with `fleetbot accounts add` or `accounts import`")
+        return 0
+    print_table(
+        ["label", "site", "username", "health", "proxy", "tags", "last warmup", "session"],
+        [
+            (
+                v.label,
+                v.site,
+                v.username,
+                v.health,
+                v.proxy,
+                " ".join(v.tags),
+                when(v.last_warmup_at),
+                "yes" if v.has_session else "no",
+            )
+            for v in views
+        ],
+    )
+    return 0
+
+
+async def add_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Add one account with a password from stdin or a prompt."""
+    try:
+        label = validate_label(args.label)
+        proxy = parse_proxy(args.proxy) if args.proxy else None
+        tags = parse_tags(args.tags)
+    except ValueError as exc:
+        raise FleetbotError(str(exc)) from None
+    password = await _password(args)
+    row = AccountRow(label, args.site, args.username, password, proxy, tags)
+    async with open_database(settings) as db:
+        await AccountService(db.secrets).add(row)
+    say(f"added account {label}")
+    return 0
+
+
+async def _password(args: argparse.Namespace) -> str | None:
+    if args.no_password:
+        return None
+    if args.password_stdin:
+        line: str = await asyncio.to_thread(sys.stdin.readline)
+        password = line.rstrip("\r\n")
+        if not password:
+            raise FleetbotError("--password-stdin given but stdin held no password")
+        return password
+    if sys.stdin.isatty():
+        typed = await asyncio.to_thread(getpass.getpass, f"password for {args.label}: ")
+        return str(typed) or None
+    raise FleetbotError("no password: use --password-stdin, a terminal, or --no-password")
+
+
+async def import_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Import a CSV: every row valid, or nothing imported and every problem listed."""
+    data = await read_file(args.file, MAX_CSV_BYTES, "accounts file")
+    async with open_database(settings) as db:
+        try:
+            labels = await AccountService(db.secrets).import_csv(data)
+        except CsvImportError as exc:
+            for problem in exc.problems:
+                warn(problem)
+            raise
+    say(f"imported {len(labels)} account(s): {', '.join(labels)}")
+    return 0
+
+
+async def remove_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Delete one account."""
+    async with open_database(settings) as db:
+        await AccountService(db.secrets).remove(args.label)
+    say(f"removed account {args.label}")
+    return 0
+
+
+async def set_session_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Store a session file, encrypted, for one account."""
+    data = await read_file(args.file, MAX_SESSION_BYTES, "session file")
+    try:
+        state = parse_session(data)
+    except SessionFileError as exc:
+        raise FleetbotError(f"{args.file}: {exc}") from None
+    async with open_database(settings) as db:
+        count = await AccountService(db.secrets).set_session(args.label, state)
+    say(f"stored a session with {count} cookie(s) for {args.label}")
+    return 0

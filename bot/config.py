@@ -1,0 +1,155 @@
+"""Load config.toml plus ``FLEETBOT_<SECTION>__<KEY>`` environment overrides, once.
+
+Each section is a frozen pydantic model owned by the layer that uses it; this module only
+assembles them. A bad value becomes one ``ConfigError`` line naming the key, the value and
+what was expected, never a pydantic traceback. Secret values are never echoed.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from automation.config import AutomationConfig, SitesConfig
+from storage.config import StorageConfig
+
+ENV_PREFIX = "FLEETBOT_"
+CONFIG_ENV = "FLEETBOT_CONFIG"
+DEFAULT_CONFIG = Path("config.toml")
+_SECRET_KEYS = frozenset({"bot.token", "secret_key"})
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message is one line for the operator."""
+
+
+class BotConfig(BaseModel):
+    """The Telegram side."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    token: SecretStr | None = None
+    admins: tuple[int, ...] = ()
+    api_base: str | None = None
+    language: Literal["auto", "en", "ru"] = "auto"
+    progress_edit_s: float = Field(default=3.0, ge=0.5)
+    shutdown_grace_s: float = Field(default=30.0, ge=0)
+    send_failure_screenshots: bool = True
+
+
+class SchedulerConfig(BaseModel):
+    """Recurring runs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    timezone: str = "UTC"
+    misfire_grace_s: int = Field(default=3600, ge=1)
+
+
+class LogConfig(BaseModel):
+    """Logging."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(BaseSettings):
+    """Everything fleetbot reads from config.toml and the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    bot: BotConfig = BotConfig()
+    storage: StorageConfig = StorageConfig()
+    automation: AutomationConfig = AutomationConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
+    log: LogConfig = LogConfig()
+    sites: SitesConfig = SitesConfig()
+    secret_key: SecretStr | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Explicit values win, then the environment, then config.toml."""
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+def config_path(explicit: str | Path | None) -> Path | None:
+    """The config file to read: --config, else $FLEETBOT_CONFIG, else ./config.toml if any."""
+    if explicit is not None:
+        return Path(explicit)
+    if env := os.environ.get(CONFIG_ENV):
+        return Path(env)
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+
+
+def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
+    """Read the configuration once; raise ConfigError with a one-line explanation."""
+    file = config_path(path)
+    if file is not None:
+        _check_toml(file)
+
+    class _FromFile(Settings):
+        model_config = SettingsConfigDict(toml_file=file)
+
+    try:
+        settings: Settings = _FromFile(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, file)) from None
+    return _resolve_paths(settings, file)
+
+
+def _check_toml(file: Path) -> None:
+    if not file.is_file():
+        raise ConfigError(f"config file {file} does not exist")
+    try:
+        tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {file} cannot be read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {file} is not valid TOML: {exc}") from None
+
+
+def _describe(exc: ValidationError, file: Path | None) -> str:
+    problems = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        env = ENV_PREFIX + "__".join(str(part).upper() for part in error["loc"])
+        shown = "<hidden>" if key in _SECRET_KEYS else repr(error.get("input"))
+        if error["type"] == "extra_forbidden":
+            problems.append(f"{key}: unknown setting")
+            continue
+        problems.append(f"{key} = {shown}: {error['msg'].lower()} (from {env} or the file)")
+    where = f" in {file}" if file else ""
+    return f"invalid configuration{where}: " + "; ".join(problems)
+
+
+def _resolve_paths(settings: Settings, file: Path | None) -> Settings:
+    """Relative storage paths are relative to the config file's directory."""
+    data_dir = settings.storage.data_dir.expanduser()
+    if not data_dir.is_absolute():
+        base = file.resolve().parent if file is not None else Path.cwd()
+        data_dir = base / data_dir
+    storage = settings.storage.model_copy(update={"data_dir": data_dir})
+    return settings.model_copy(update={"storage": storage})

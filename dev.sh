@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# fleetbot's developer entry point. Each command sets everything up first (idempotent):
+#   ./dev.sh demo [ARGS]   set up, then run `fleetbot demo` against the bundled demo site
+#   ./dev.sh test [ARGS]   set up, then ruff, mypy and the whole pytest suite
+#   ./dev.sh setup         only set up: .venv with fleetbot and its dev tools, plus a Chromium
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PY=${PYTHON:-python3}
+VENV=.venv
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+setup_python() {
+    if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+        echo "fleetbot needs Python >= 3.11 (found: $("$PY" --version 2>&1))" >&2
+        exit 1
+    fi
+    if [ ! -x "$VENV/bin/python" ]; then
+        say "creating $VENV"
+        "$PY" -m venv "$VENV"
+    fi
+    # Reinstall only when the dependency list changed.
+    local stamp="$VENV/.fleetbot-installed"
+    local want
+    want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        say "installing fleetbot and its dev tools into $VENV"
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+        echo "$want" > "$stamp"
+    fi
+}
+
+browser_found() {
+    "$VENV/bin/python" - <<'PY' 2>/dev/null
+import asyncio, sys
+from automation.browser import locate_chromium
+from bot.config import load_settings
+try:
+    print(asyncio.run(locate_chromium(load_settings().automation)))
+except Exception as exc:  # noqa: BLE001 - any failure means "not found" here
+    print(exc, file=sys.stderr)
+    sys.exit(1)
+PY
+}
+
+setup_browser() {
+    if path=$(browser_found); then
+        say "browser: $path"
+        return
+    fi
+    say "no Chromium yet: trying Playwright's download"
+    if timeout 300 "$VENV/bin/playwright" install chromium >/dev/null 2>&1 && browser_found >/dev/null; then
+        say "browser: Playwright's Chromium"
+        return
+    fi
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        say "Playwright's download failed: installing Debian's chromium package"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+        if path=$(browser_found); then
+            say "browser: $path"
+            return
+        fi
+    fi
+    echo "no Chromium could be installed: run 'playwright install chromium', or install" \
+        "your distribution's chromium package, or set automation.executable_path" >&2
+    exit 1
+}
+
+setup() {
+    setup_python
+    setup_browser
+}
+
+case "${1:-}" in
+    setup)
+        setup
+        ;;
+    demo)
+        shift
+        setup
+        exec "$VENV/bin/fleetbot" demo "$@"
+        ;;
+    test)
+        shift
+        setup
+        say "ruff"
+        "$VENV/bin/ruff" check .
+        "$VENV/bin/ruff" format --check .
+        say "mypy"
+        "$VENV/bin/mypy"
+        say "pytest"
+        exec "$VENV/bin/pytest" "$@"
+        ;;
+    *)
+        sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+        exit 2
+        ;;
+esac

@@ -1,0 +1,25 @@
+"""The ``[storage]`` section of config.toml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class StorageConfig(BaseModel):
+    """Where fleetbot keeps its database, media, artifacts and secret key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    data_dir: Path = Path("data")
+    db_url: str | None = Field(
+        default=None,
+        description="Tortoise DB URL; default sqlite at <data_dir>/fleetbot.sqlite3",
+    )
+    sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The default SQLite database file."""
+        return self.data_dir / "fleetbot.sqlite3"
