@@ -1,0 +1,276 @@
+"""One Playwright and one Chromium per process, one fresh context per run item.
+
+``BrowserPool`` is an async context manager. Every ``pool.context(...)`` gets a new
+``BrowserContext`` with the account's proxy and saved session, and always closes it. The
+browser is recycled, together with Playwright itself (whose connection keeps finished
+route tasks alive, playwright-python#3121), after ``automation.recycle_after`` contexts,
+and relaunched when it crashes or disconnects; items that were on a dead browser fail
+with ``BrowserCrashed`` and are retried by the runner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
+from playwright.async_api import Error as PlaywrightError
+
+from automation.config import AutomationConfig
+from automation.errors import BrowserCrashed, BrowserNotFound
+
+log = logging.getLogger(__name__)
+
+# Flags that keep Chromium quiet on machines without internet and in containers.
+BASE_ARGS = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+)
+SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+INSTALL_HELP = (
+    "no Chromium found: set automation.executable_path, or install one with "
+    "`playwright install chromium` (or, on Debian/Ubuntu, `apt-get install chromium`)"
+)
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """A context's proxy; the password is decrypted only for the context's lifetime."""
+
+    server: str
+    username: str = ""
+    password: str | None = field(default=None, repr=False)
+
+    def for_playwright(self) -> dict[str, str]:
+        """Playwright's proxy dict. ``<-loopback>`` stops Chromium bypassing it for 127.0.0.1."""
+        proxy = {"server": self.server, "bypass": "<-loopback>"}
+        if self.username:
+            proxy["username"] = self.username
+        if self.password:
+            proxy["password"] = self.password
+        return proxy
+
+
+def launch_args(config: AutomationConfig) -> list[str]:
+    """Chromium's command-line flags for this config."""
+    args = [*BASE_ARGS, *config.browser_args]
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--no-sandbox" not in args:
+        args.append("--no-sandbox")  # Chromium refuses to start as root with its sandbox
+    return args
+
+
+def find_chromium(config: AutomationConfig, playwright_path: str | None) -> str:
+    """The browser to launch: config, else Playwright's own, else one on PATH."""
+    if config.executable_path:
+        if not Path(config.executable_path).is_file():
+            raise BrowserNotFound(
+                f"automation.executable_path = {config.executable_path!r} does not exist"
+            )
+        return config.executable_path
+    if playwright_path and Path(playwright_path).is_file():
+        return playwright_path
+    for name in SYSTEM_BROWSERS:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise BrowserNotFound(INSTALL_HELP)
+
+
+@dataclass(eq=False)
+class _Generation:
+    """One Playwright driver plus one browser; replaced whole on recycle or crash."""
+
+    playwright: Playwright
+    browser: Browser
+    number: int
+    opened: int = 0
+    active: int = 0
+    retiring: bool = False
+    dead: bool = False
+    closing: bool = False
+
+
+class BrowserPool:
+    """Hands out fresh browser contexts and keeps one healthy browser behind them."""
+
+    def __init__(self, config: AutomationConfig) -> None:
+        self._config = config
+        self._current: _Generation | None = None
+        self._old: set[_Generation] = set()
+        self._lock = asyncio.Lock()
+        self._started = False
+        self._closed = False
+        self._generations = 0
+        self.contexts_opened = 0
+        self.executable: str | None = None
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """Numbers for /status and the benchmarks."""
+        current = self._current
+        return {
+            "generation": self._generations,
+            "contexts_opened": self.contexts_opened,
+            "active_contexts": sum(g.active for g in self._all()),
+            "browser_alive": bool(current and not current.dead),
+        }
+
+    def _all(self) -> list[_Generation]:
+        return [*self._old, *([self._current] if self._current else [])]
+
+    async def __aenter__(self) -> Self:
+        if self._started:
+            raise RuntimeError("browser pool already started")
+        self._started = True
+        try:
+            async with self._lock:
+                self._current = await self._launch()
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close every browser and Playwright driver; safe to call twice."""
+        self._closed = True
+        generations, self._current, self._old = self._all(), None, set()
+        for gen in generations:
+            await _shutdown(gen)
+
+    async def _launch(self) -> _Generation:
+        self._generations += 1
+        playwright = await async_playwright().start()
+        try:
+            browser = await self._open_browser(playwright)
+        except BaseException:
+            await playwright.stop()
+            raise
+        gen = _Generation(playwright, browser, self._generations)
+        browser.on("disconnected", lambda _browser: _mark_dead(gen))
+        log.info("browser %d ready (%s)", gen.number, self.executable or "remote")
+        return gen
+
+    async def _open_browser(self, playwright: Playwright) -> Browser:
+        config = self._config
+        if config.connect_url:
+            options: dict[str, Any] = {"headless": config.headless, "args": launch_args(config)}
+            if config.executable_path:  # a path on the browser server's machine
+                options["executablePath"] = config.executable_path
+            try:
+                return await playwright.chromium.connect(
+                    config.connect_url,
+                    headers={"x-playwright-launch-options": json.dumps(options)},
+                )
+            except PlaywrightError as exc:
+                raise BrowserNotFound(
+                    f"cannot connect to the browser server at {config.connect_url}: "
+                    f"{exc.message.splitlines()[0]}"
+                ) from None
+        self.executable = find_chromium(config, playwright.chromium.executable_path)
+        try:
+            return await playwright.chromium.launch(
+                executable_path=self.executable,
+                headless=config.headless,
+                args=launch_args(config),
+            )
+        except PlaywrightError as exc:
+            raise BrowserNotFound(
+                f"cannot start {self.executable}: {exc.message.splitlines()[0]}"
+            ) from None
+
+    async def _acquire(self) -> _Generation:
+        async with self._lock:
+            if self._closed:
+                raise BrowserCrashed("browser pool is closed")
+            gen = self._current
+            if gen is None or gen.dead or gen.retiring:
+                if gen is not None:
+                    self._retire(gen)
+                gen = self._current = await self._launch()
+            gen.opened += 1
+            gen.active += 1
+            self.contexts_opened += 1
+            if gen.opened >= self._config.recycle_after:
+                gen.retiring = True
+            return gen
+
+    def _retire(self, gen: _Generation) -> None:
+        self._old.add(gen)
+        if self._current is gen:
+            self._current = None
+
+    async def _release(self, gen: _Generation) -> None:
+        gen.active -= 1
+        if gen.active == 0 and (gen.retiring or gen.dead):
+            async with self._lock:
+                self._retire(gen)
+                self._old.discard(gen)
+            await _shutdown(gen)
+
+    @contextlib.asynccontextmanager
+    async def context(
+        self,
+        *,
+        proxy: ProxySettings | None = None,
+        storage_state: dict[str, Any] | None = None,
+    ) -> AsyncIterator[BrowserContext]:
+        """A new context for one item, closed on exit whatever happened."""
+        gen = await self._acquire()
+        try:
+            try:
+                ctx = await gen.browser.new_context(
+                    proxy=proxy.for_playwright() if proxy else None,  # type: ignore[arg-type]
+                    storage_state=storage_state,  # type: ignore[arg-type]
+                    viewport={"width": 1280, "height": 900},
+                )
+            except PlaywrightError as exc:
+                _mark_dead(gen)
+                raise BrowserCrashed(f"browser {gen.number} could not open a context") from exc
+            ctx.set_default_timeout(self._config.navigation_timeout_s * 1000)
+            try:
+                yield ctx
+            finally:
+                with contextlib.suppress(PlaywrightError):
+                    await ctx.close()
+        finally:
+            await self._release(gen)
+
+
+def _mark_dead(gen: _Generation) -> None:
+    if not gen.dead and not gen.closing:
+        log.warning("browser %d disconnected", gen.number)
+    gen.dead = True
+
+
+async def _shutdown(gen: _Generation) -> None:
+    gen.closing = True
+    with contextlib.suppress(PlaywrightError):
+        await gen.browser.close()
+    with contextlib.suppress(PlaywrightError, OSError):
+        await gen.playwright.stop()
+
+
+async def locate_chromium(config: AutomationConfig) -> str:
+    """Find the browser a launch would use, without launching it."""
+    async with async_playwright() as playwright:
+        return find_chromium(config, playwright.chromium.executable_path)

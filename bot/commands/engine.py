@@ -1,0 +1,73 @@
+"""Build the browser pool and runner for a foreground command, and drive one run."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from automation.browser import BrowserPool
+from automation.reporting import Operator, Reporter
+from automation.runner import Runner
+from automation.runs import RunService
+from automation.summary import RunSummary
+from bot.commands.output import warn
+from bot.config import Settings
+from bot.terminal import TerminalOperator, TerminalReporter
+from storage.db import Database
+
+RunDriver = Callable[[int], Awaitable[RunSummary]]
+
+
+@asynccontextmanager
+async def engine(
+    settings: Settings, db: Database, reporter: Reporter, operator: Operator
+) -> AsyncIterator[Runner]:
+    """A browser pool and a runner, closed in reverse order."""
+    data_dir = settings.storage.data_dir
+    async with (
+        BrowserPool(settings.automation) as pool,
+        Runner(
+            config=settings.automation,
+            sites=settings.sites,
+            pool=pool,
+            secrets=db.secrets,
+            runs=RunService(data_dir),
+            artifacts_dir=data_dir / "artifacts",
+            reporter=reporter,
+            operator=operator,
+        ) as runner,
+    ):
+        yield runner
+
+
+@asynccontextmanager
+async def foreground(settings: Settings, db: Database) -> AsyncIterator[RunDriver]:
+    """One browser and runner for a command; yields a function that drives a run to its end.
+
+    Ctrl-C puts running items back to pending and marks the run interrupted, so
+    ``fleetbot runs resume ID`` can finish it.
+    """
+    runs = RunService(settings.storage.data_dir)
+    current: list[int] = []
+    with TerminalReporter() as reporter:
+        try:
+            async with engine(settings, db, reporter, TerminalOperator()) as runner:
+
+                async def drive(run_id: int) -> RunSummary:
+                    current[:] = [run_id]
+                    await runner.run_until_settled(run_id)
+                    return await runs.summary(run_id)
+
+                yield drive
+        except asyncio.CancelledError:
+            for run_id in current:
+                await asyncio.shield(runs.mark_interrupted(run_id))
+                warn(f"run #{run_id} interrupted; finish it with `fleetbot runs resume {run_id}`")
+            raise
+
+
+async def drive_run(settings: Settings, db: Database, run_id: int) -> RunSummary:
+    """Drive one run in the foreground with terminal progress."""
+    async with foreground(settings, db) as drive:
+        return await drive(run_id)

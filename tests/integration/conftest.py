@@ -1,0 +1,174 @@
+"""Fixtures for tests that drive a real Chromium against the demo site."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import psutil
+import pytest
+
+from automation.accounts import AccountRow, AccountService
+from automation.browser import BrowserPool
+from automation.config import AutomationConfig, DemoSiteConfig, SitesConfig
+from automation.reporting import Operator, Reporter
+from automation.runner import Runner
+from automation.runs import RunService
+from automation.sites.demo.server import DemoSite
+from automation.sites.demo.state import DemoSiteOptions
+from bot.config import Settings
+from storage.db import Database
+from tests.helpers import cli_env
+
+FAST = {
+    "backoff_base_s": 0.1,
+    "backoff_max_s": 0.5,
+    "navigation_timeout_s": 15,
+    "item_timeout_s": 90,
+    "lease_s": 15,
+}
+
+
+@dataclass
+class Engine:
+    """Everything a runner test needs, built like the real composition root builds it."""
+
+    settings: Settings
+    db: Database
+    runs: RunService
+    site_url: str
+
+    def automation(self, **changes: Any) -> AutomationConfig:
+        return self.settings.automation.model_copy(update=changes)
+
+    async def add_demo_accounts(self, count: int, **passwords: str) -> None:
+        await AccountService(self.db.secrets).import_rows(
+            [
+                AccountRow(
+                    f"demo{k}", "demo", f"demo{k}", passwords.get(f"demo{k}", f"pw-demo{k}")
+                )
+                for k in range(1, count + 1)
+            ]
+        )
+
+    async def drive(
+        self,
+        run_id: int,
+        *,
+        reporter: Reporter | None = None,
+        operator: Operator | None = None,
+        on_pool: Callable[[BrowserPool], Awaitable[None]] | None = None,
+        **changes: Any,
+    ) -> BrowserPool:
+        config = self.automation(**changes)
+        async with BrowserPool(config) as pool:
+            runner = Runner(
+                config=config,
+                sites=self.settings.sites,
+                pool=pool,
+                secrets=self.db.secrets,
+                runs=self.runs,
+                artifacts_dir=self.settings.storage.data_dir / "artifacts",
+                reporter=reporter,
+                operator=operator,
+            )
+            async with runner:
+                if on_pool is None:
+                    await runner.run_until_settled(run_id)
+                else:
+                    async with asyncio.TaskGroup() as group:
+                        group.create_task(runner.run_until_settled(run_id))
+                        group.create_task(on_pool(pool))
+        return pool
+
+
+@pytest.fixture
+def site_options() -> DemoSiteOptions:
+    return DemoSiteOptions(users=12, processing_s=0.3, seed=7)
+
+
+@pytest.fixture
+async def demo_site(site_options: DemoSiteOptions) -> AsyncIterator[DemoSite]:
+    async with DemoSite(site_options) as site:
+        yield site
+
+
+@pytest.fixture
+async def engine(settings: Settings, demo_site: DemoSite) -> AsyncIterator[Engine]:
+    engine_settings = settings.model_copy(
+        update={
+            "automation": settings.automation.model_copy(update=FAST),
+            "sites": SitesConfig(demo=DemoSiteConfig(base_url=demo_site.url)),
+        }
+    )
+    async with Database(engine_settings.storage) as db:
+        runs = RunService(engine_settings.storage.data_dir)
+        yield Engine(engine_settings, db, runs, demo_site.url)
+
+
+async def posts_of(site_url: str, user: str) -> list[dict[str, Any]]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{site_url}/api/posts", params={"user": user}) as response,
+    ):
+        response.raise_for_status()
+        body = await response.json()
+    return list(body["posts"])
+
+
+def browser_processes() -> list[psutil.Process]:
+    """Chromium processes started (directly or not) by this test process."""
+    found = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if "chrom" in proc.name().lower():
+                found.append(proc)
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
+@dataclass
+class SiteProcess:
+    """The demo site in its own process (survives killing the runner process)."""
+
+    url: str
+    proc: asyncio.subprocess.Process
+
+
+@pytest.fixture
+async def site_process(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[SiteProcess]]]:
+    started: list[asyncio.subprocess.Process] = []
+
+    async def start(*args: str) -> SiteProcess:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "demo-site",
+            "--port",
+            "0",
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            env=cli_env(tmp_path / "site-data"),
+        )
+        started.append(proc)
+        assert proc.stdout is not None
+        async with asyncio.timeout(30):
+            line = (await proc.stdout.readline()).decode()
+        match = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert match, f"demo-site printed {line!r}"
+        return SiteProcess(match.group(0), proc)
+
+    yield start
+    for proc in started:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
