@@ -1,0 +1,208 @@
+"""The composition root of ``fleetbot serve``: build everything in order, stop in reverse.
+
+Start order: database (ORM, migrations), browser pool, runner, scheduler, then the bot's
+outbox sender and long polling. On SIGTERM/SIGINT: stop taking updates, let running items
+finish for up to ``bot.shutdown_grace_s`` (the rest go back to pending, leases released),
+flush what the outbox can, close the browser and the database, exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+from aiogram.types import BotCommand
+
+from automation.accounts import AccountService
+from automation.browser import BrowserPool
+from automation.errors import FleetbotError
+from automation.runner import Runner
+from automation.runs import RunService
+from bot.commands import open_database
+from bot.config import ConfigError, Settings
+from bot.handlers import build_router
+from bot.i18n import DEFAULT_LANGUAGE
+from bot.launcher import Launcher
+from bot.media import MediaIntake
+from bot.operator import QuestionBox, TelegramOperator
+from bot.outbox import ChatGate, Outbox
+from bot.progress import TelegramReporter
+from bot.status import StatusSource
+
+log = logging.getLogger(__name__)
+
+OUTBOX_FLUSH_S = 5.0
+COMMANDS = (
+    ("help", "what fleetbot can do"),
+    ("accounts", "accounts and their health"),
+    ("warmup", "warm up accounts: /warmup all 5m"),
+    ("upload", "post a video: caption /upload all"),
+    ("runs", "recent runs"),
+    ("run", "one run's outcomes: /run ID"),
+    ("cancel", "stop a run: /cancel ID"),
+    ("retry", "rerun failed items: /retry ID"),
+    ("status", "what is running now"),
+)
+
+
+class StartupError(FleetbotError):
+    """fleetbot serve cannot start; the message says what to fix."""
+
+
+@dataclass
+class App:
+    """The running pieces, for ``serve`` and for tests that need a handle on them."""
+
+    settings: Settings
+    bot: Bot
+    dispatcher: Dispatcher
+    runner: Runner
+    outbox: Outbox
+    reporter: TelegramReporter
+
+
+def make_bot(settings: Settings) -> Bot:
+    """The Bot, pointed at ``bot.api_base`` when set (self-hosted Bot API, tests)."""
+    token = settings.bot.token
+    if token is None or not token.get_secret_value().strip():
+        raise ConfigError(
+            "bot.token is not set: export FLEETBOT_BOT__TOKEN=<token from @BotFather> "
+            "(keep it out of config.toml)"
+        )
+    session = None
+    if settings.bot.api_base:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot.api_base))
+    return Bot(token.get_secret_value().strip(), session=session)
+
+
+@asynccontextmanager
+async def build(settings: Settings) -> AsyncIterator[App]:
+    """Everything ``serve`` runs, started in order and closed in reverse."""
+    bot = make_bot(settings)
+    if not settings.bot.admins:
+        await bot.session.close()
+        raise ConfigError("bot.admins is empty: nobody could use the bot (FLEETBOT_BOT__ADMINS)")
+    language = DEFAULT_LANGUAGE if settings.bot.language == "auto" else settings.bot.language
+    data_dir = settings.storage.data_dir
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(bot.session.close)
+        db = await stack.enter_async_context(open_database(settings))
+        await _check_token(bot)
+        runs = RunService(data_dir)
+        questions = QuestionBox()
+        gate = ChatGate()
+        outbox = Outbox(
+            bot,
+            runs,
+            gate,
+            default_language=language,
+            send_screenshots=settings.bot.send_failure_screenshots,
+            on_question_sent=questions.sent,
+        )
+        reporter = TelegramReporter(bot, runs, gate, outbox, settings.bot.progress_edit_s)
+        stack.push_async_callback(reporter.close)
+        pool = await stack.enter_async_context(BrowserPool(settings.automation))
+        runner = await stack.enter_async_context(
+            Runner(
+                config=settings.automation,
+                sites=settings.sites,
+                pool=pool,
+                secrets=db.secrets,
+                runs=runs,
+                artifacts_dir=data_dir / "artifacts",
+                reporter=reporter,
+                operator=TelegramOperator(
+                    questions, outbox, settings.bot.admins, data_dir / "questions", language
+                ),
+            )
+        )
+        dispatcher = Dispatcher(
+            settings=settings,
+            runs=runs,
+            accounts=AccountService(db.secrets),
+            media=MediaIntake(bot, runs, data_dir, local_api=bool(settings.bot.api_base)),
+            launcher=Launcher(bot, runs, runner.wake),
+            questions=questions,
+            status_source=StatusSource(runner, pool, None),
+        )
+        dispatcher.include_router(build_router(settings.bot.admins, settings.bot.language))
+        yield App(settings, bot, dispatcher, runner, outbox, reporter)
+
+
+async def _check_token(bot: Bot) -> None:
+    try:
+        me = await bot.get_me()
+    except TelegramUnauthorizedError:
+        raise StartupError("Telegram refused the bot token (bot.token)") from None
+    except TelegramNetworkError as exc:
+        raise StartupError(f"cannot reach the Bot API: {type(exc).__name__}") from None
+    log.info("bot @%s (id %d) starting", me.username, me.id)
+
+
+async def serve(settings: Settings) -> int:
+    """Run until SIGTERM/SIGINT, then shut down gracefully; returns the exit status."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with build(settings) as app:
+            await app.bot.set_my_commands(
+                [BotCommand(command=name, description=text) for name, text in COMMANDS]
+            )
+            await _run_until(app, stop)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    return 0
+
+
+async def _run_until(app: App, stop: asyncio.Event) -> None:
+    dp = app.dispatcher
+    tasks = {
+        asyncio.create_task(app.runner.serve(), name="runner"),
+        asyncio.create_task(app.outbox.run(), name="outbox"),
+        asyncio.create_task(
+            dp.start_polling(
+                app.bot,
+                handle_signals=False,
+                close_bot_session=False,
+                allowed_updates=dp.resolve_used_update_types(),
+            ),
+            name="polling",
+        ),
+    }
+    stopper = asyncio.create_task(stop.wait(), name="stop-signal")
+    done, _ = await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    log.info("shutting down")
+    polling = next(t for t in tasks if t.get_name() == "polling")
+    if not polling.done():
+        with contextlib.suppress(RuntimeError):  # polling had not started yet
+            await dp.stop_polling()
+    runner_task = next(t for t in tasks if t.get_name() == "runner")
+    runner_task.cancel()
+    await app.runner.stop(app.settings.bot.shutdown_grace_s)
+    await app.reporter.close()
+    outbox_task = next(t for t in tasks if t.get_name() == "outbox")
+    outbox_task.cancel()
+    stopper.cancel()
+    results = await asyncio.gather(*tasks, stopper, return_exceptions=True)
+    left = await app.outbox.flush(OUTBOX_FLUSH_S)
+    if left:
+        log.info("%d notifications stay in the outbox for the next start", left)
+    for task, result in zip([*tasks, stopper], results, strict=True):
+        if (
+            task in done
+            and isinstance(result, BaseException)
+            and not isinstance(result, asyncio.CancelledError)
+        ):
+            raise result

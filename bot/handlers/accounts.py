@@ -1,0 +1,91 @@
+"""/accounts with paging, and documents captioned /import or /session LABEL."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+
+from automation.accounts import AccountService, CsvImportError, parse_accounts_csv
+from automation.session_files import SessionFileError, parse_session
+from bot.i18n import Texts
+from bot.media import MediaIntake
+from bot.parsing import UsageError, split_args
+from bot.views import accounts_page, fit
+
+router = Router(name="accounts")
+log = logging.getLogger(__name__)
+
+
+@router.message(Command("accounts"))
+async def list_accounts(message: Message, t: Texts, accounts: AccountService) -> None:
+    """/accounts: the first page."""
+    text, markup = accounts_page(t, await accounts.list_accounts(), 0)
+    await message.answer(text, reply_markup=markup)
+
+
+@router.callback_query(F.data.startswith("acc:"))
+async def page_accounts(query: CallbackQuery, t: Texts, accounts: AccountService) -> None:
+    """The paging buttons under /accounts."""
+    raw = (query.data or "").removeprefix("acc:")
+    await query.answer()
+    if not raw.isdigit() or not isinstance(query.message, Message):
+        return
+    text, markup = accounts_page(t, await accounts.list_accounts(), int(raw))
+    with contextlib.suppress(TelegramBadRequest):  # the same page again: nothing changed
+        await query.message.edit_text(text, reply_markup=markup)
+
+
+@router.message(F.document, Command("import"))
+async def import_accounts(
+    message: Message, t: Texts, accounts: AccountService, media: MediaIntake
+) -> None:
+    """A CSV document captioned /import: all rows or none, every bad line reported."""
+    assert message.document is not None
+    data = await media.read_document(message.document.file_id, message.document.file_size)
+    try:
+        rows = parse_accounts_csv(data)
+        labels = await accounts.import_rows(rows)
+    except CsvImportError as exc:
+        await message.answer(fit("\n".join([t("import-failed"), *exc.problems])))
+        return
+    await message.answer(fit(t("import-done", count=len(labels), labels=", ".join(labels))))
+    if any(row.password for row in rows):
+        try:
+            await message.delete()
+            await message.answer(t("import-deleted"))
+        except TelegramBadRequest as exc:
+            log.warning("could not delete an imported CSV holding passwords: %s", exc)
+
+
+@router.message(F.document, Command("session"))
+async def set_session(
+    message: Message, t: Texts, accounts: AccountService, media: MediaIntake
+) -> None:
+    """A cookies / storage_state document captioned /session LABEL."""
+    assert message.document is not None
+    args = split_args(message.caption)
+    if len(args) != 1:
+        raise UsageError("usage", command="session")
+    data = await media.read_document(message.document.file_id, message.document.file_size)
+    try:
+        state = parse_session(data)
+    except SessionFileError as exc:
+        await message.answer(t("error", message=str(exc)))
+        return
+    cookies = await accounts.set_session(args[0], state)
+    await message.answer(t("session-set", label=args[0], cookies=cookies))
+    try:
+        await message.delete()  # the file is a live session: do not leave it in the chat
+    except TelegramBadRequest as exc:
+        log.warning("could not delete a session file message: %s", exc)
+
+
+@router.message(F.document)
+async def unknown_document(message: Message, t: Texts) -> None:
+    """A document without a caption we know."""
+    await message.answer(t("document-needs-caption"))

@@ -1,0 +1,24 @@
+"""Plain replies that answer a site's question (a one-time code)."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.types import Message
+
+from bot.i18n import Texts
+from bot.operator import QuestionBox
+
+router = Router(name="answers")
+
+
+@router.message(F.text, ~F.text.startswith("/"))
+async def answer_question(message: Message, t: Texts, questions: QuestionBox) -> None:
+    """Hand the text to the open question it replies to (or the only one in this chat)."""
+    if not questions.waiting_in(message.chat.id):
+        return
+    reply_to = message.reply_to_message.message_id if message.reply_to_message else None
+    account = questions.answer(message.chat.id, message.text or "", reply_to)
+    if account is None:
+        await message.answer(t("question-expired"))
+    else:
+        await message.answer(t("question-answered", account=account))

@@ -1,0 +1,150 @@
+"""/warmup, /upload, /runs, /run, /cancel, /retry and the summary's buttons."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+
+from automation.runs import Requester, RunService
+from bot.config import Settings
+from bot.i18n import Texts
+from bot.launcher import Launcher
+from bot.media import FileTooBig, MediaIntake
+from bot.parsing import UsageError, parse_run_id, parse_selector, parse_warmup, split_args
+from bot.views import run_detail_text, runs_text
+from storage.models import Trigger
+
+router = Router(name="runs")
+
+
+def requester(message: Message) -> Requester:
+    """Who asked, for the Run row."""
+    user = message.from_user
+    return Requester(
+        Trigger.MANUAL, requested_by=str(user.id) if user else None, chat_id=message.chat.id
+    )
+
+
+@router.message(Command("warmup"))
+async def warmup(
+    message: Message,
+    lang: str,
+    settings: Settings,
+    runs: RunService,
+    launcher: Launcher,
+) -> None:
+    """/warmup [SELECTOR] [DURATION]."""
+    selector, duration_s = parse_warmup(
+        split_args(message.text), settings.automation.warmup_duration_s
+    )
+    run = await runs.create_warmup(selector, duration_s=duration_s, requester=requester(message))
+    await launcher.launch(run, message.chat.id, lang)
+
+
+@router.message(Command("upload"))
+async def upload(
+    message: Message,
+    *,
+    t: Texts,
+    lang: str,
+    runs: RunService,
+    media: MediaIntake,
+    launcher: Launcher,
+) -> None:
+    """/upload [SELECTOR] as a video's caption or a reply to a video."""
+    selector = parse_selector(split_args(message.text or message.caption), "upload")
+    source = message if _has_video(message) else message.reply_to_message
+    if source is None or not _has_video(source):
+        await message.answer(t("upload-needs-video"))
+        return
+    file = source.video or source.document
+    assert file is not None
+    try:
+        video = await media.store_video(file.file_id, file.file_size)
+    except FileTooBig as exc:
+        await message.answer(
+            t("video-too-big", size_mb=exc.size // 2**20, limit_mb=exc.limit // 2**20)
+        )
+        return
+    run = await runs.create_upload(selector, [video], requester=requester(message))
+    await launcher.launch(run, message.chat.id, lang)
+
+
+def _has_video(message: Message) -> bool:
+    if message.video is not None:
+        return True
+    document = message.document
+    return document is not None and (document.mime_type or "").startswith("video/")
+
+
+@router.message(Command("runs"))
+async def recent_runs(message: Message, t: Texts, runs: RunService) -> None:
+    """/runs: the latest runs."""
+    await message.answer(runs_text(t, await runs.recent(10)))
+
+
+@router.message(Command("run"))
+async def show_run(message: Message, t: Texts, runs: RunService) -> None:
+    """/run ID: one run's outcomes."""
+    run_id = parse_run_id(split_args(message.text), "run")
+    await message.answer(run_detail_text(t, await runs.summary(run_id)))
+
+
+@router.message(Command("cancel"))
+async def cancel_run(message: Message, t: Texts, runs: RunService) -> None:
+    """/cancel ID."""
+    run_id = parse_run_id(split_args(message.text), "cancel")
+    summary = await runs.cancel(run_id)
+    await message.answer(t("run-cancelled", run_id=run_id, status=summary.status))
+
+
+@router.message(Command("retry"))
+async def retry_run(
+    message: Message, t: Texts, lang: str, runs: RunService, launcher: Launcher
+) -> None:
+    """/retry ID: a new run of the failed items."""
+    run_id = parse_run_id(split_args(message.text), "retry")
+    await _retry(
+        message, run_id, who=requester(message), t=t, lang=lang, runs=runs, launcher=launcher
+    )
+
+
+async def _retry(
+    message: Message,
+    run_id: int,
+    *,
+    who: Requester,
+    t: Texts,
+    lang: str,
+    runs: RunService,
+    launcher: Launcher,
+) -> None:
+    run = await runs.retry_failed(run_id, who)
+    total = len((await runs.summary(run.id)).items)
+    await message.answer(t("run-retry", run_id=run_id, new_id=run.id, total=total))
+    await launcher.launch(run, message.chat.id, lang)
+
+
+@router.callback_query(F.data.startswith("run:"))
+async def run_button(
+    query: CallbackQuery, t: Texts, lang: str, runs: RunService, launcher: Launcher
+) -> None:
+    """The summary's 'Retry failed' and 'Details' buttons."""
+    _, action, raw_id = (query.data or "::").split(":", 2)
+    message = query.message
+    if not raw_id.isdigit() or not isinstance(message, Message):
+        await query.answer()
+        return
+    run_id = int(raw_id)
+    if action == "retry":
+        who = Requester(
+            Trigger.MANUAL, requested_by=str(query.from_user.id), chat_id=message.chat.id
+        )
+        await query.answer()
+        await _retry(message, run_id, who=who, t=t, lang=lang, runs=runs, launcher=launcher)
+    elif action == "show":
+        await query.answer()
+        await message.answer(run_detail_text(t, await runs.summary(run_id)))
+    else:
+        raise UsageError("usage", command="run")

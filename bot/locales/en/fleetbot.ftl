@@ -1,0 +1,80 @@
+## Access
+refused = This bot is private.
+
+## /start and /help
+help =
+    fleetbot runs a fleet of web accounts.
+
+    /accounts — the accounts and their health
+    /warmup [SELECTOR] [DURATION] — e.g. /warmup #morning 5m
+    /upload [SELECTOR] — as a video's caption or a reply to one, e.g. /upload all
+    /runs — recent runs
+    /run ID — one run's outcomes, e.g. /run 12
+    /cancel ID — stop a run, e.g. /cancel 12
+    /retry ID — run the failed items again, e.g. /retry 12
+    /schedule KIND WHEN [SELECTOR] — e.g. /schedule warmup "daily 09:00" all tz=Europe/Moscow
+    /schedules — the schedules; /unschedule ID, /pause ID, /resume ID
+    /videos — the upload queue
+    /status — what is running now
+
+    SELECTOR is all, a label, labels separated by commas, or #tag.
+    A document with the caption /import adds accounts from a CSV; /session LABEL sets a session.
+
+## Usage errors
+usage = Usage: { $usage }
+    Example: { $example }
+bad-duration = “{ $value }” is not a duration: use seconds or a unit, e.g. 90s, 5m, 1h.
+bad-run-id = “{ $value }” is not a run number.
+unbalanced-quotes = A quote is not closed: check the command's quotes.
+error = ⚠️ { $message }
+upload-needs-video = Send /upload as the caption of a video, or reply to a video with /upload.
+video-too-big = That file is { $size_mb } MB; the Telegram Bot API lets bots download at most { $limit_mb } MB. Run a local Bot API server and set bot.api_base to send bigger files.
+video-rejected = That file cannot be uploaded: { $reason }
+video-stored = Video stored ({ $size_mb } MB).
+
+## Runs
+run-queued = Run #{ $run_id } ({ $kind }) queued for { $total } accounts.
+progress = Run #{ $run_id } ({ $kind }) { $status }
+    { $bar } { $settled }/{ $total }
+    ✅ { $succeeded }  ❌ { $failed }  ⏱ { $elapsed }
+summary-head = { $icon } Run #{ $run_id } ({ $kind }) { $status }: { $succeeded } of { $total } succeeded, { $failed } failed in { $duration }.
+summary-failures = { $reason } ({ $count }): { $accounts }
+summary-posts = Posts:
+summary-skipped = Skipped: { $count }
+btn-retry = Retry failed
+btn-details = Details
+runs-empty = No runs yet.
+runs-head = Recent runs:
+run-line = #{ $run_id } { $kind } { $status } { $succeeded }/{ $total } · { $created }
+run-item = { $icon } { $account }{ $video }: { $status }{ $detail }
+run-cancelled = Run #{ $run_id } is { $status }.
+run-retry = Retrying { $total } failed items of run #{ $run_id } as run #{ $new_id }.
+
+## Accounts
+accounts-empty = No accounts yet. Import them with a CSV document captioned /import.
+accounts-head = Accounts { $first }–{ $last } of { $total }:
+account-line = { $icon } { $label } ({ $site }, { $username }) { $health }{ $tags }
+btn-prev = ◀ Back
+btn-next = Next ▶
+import-done = Imported { $count } accounts: { $labels }
+import-failed = Nothing was imported:
+import-deleted = I deleted your message because the file held passwords.
+session-set = Session of { $label } set ({ $cookies } cookies).
+document-needs-caption = Send a document with the caption /import (accounts CSV) or /session LABEL.
+
+## Status
+status =
+    fleetbot { $version }
+    Running runs: { $running }
+    Items in flight: { $in_flight } (concurrency { $concurrency })
+    Queued items: { $pending }
+    Browser: { $browser }
+    Outbox: { $outbox } unsent
+status-next = Next scheduled: { $fires }
+status-no-schedules = No schedules.
+
+## Human in the loop
+question = Account { $account } (run #{ $run_id }) asks: { $prompt }
+    Reply to this message with the answer.
+question-answered = Thanks, sent to { $account }.
+question-expired = Nobody is waiting for an answer here any more.

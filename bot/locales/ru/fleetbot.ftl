@@ -1,0 +1,80 @@
+## Access
+refused = Это закрытый бот.
+
+## /start and /help
+help =
+    fleetbot управляет парком веб-аккаунтов.
+
+    /accounts — аккаунты и их состояние
+    /warmup [ВЫБОР] [ДЛИТЕЛЬНОСТЬ] — например, /warmup #morning 5m
+    /upload [ВЫБОР] — подписью к видео или ответом на видео, например, /upload all
+    /runs — последние запуски
+    /run ID — результаты запуска, например, /run 12
+    /cancel ID — остановить запуск, например, /cancel 12
+    /retry ID — повторить неудачные, например, /retry 12
+    /schedule ВИД КОГДА [ВЫБОР] — например, /schedule warmup "daily 09:00" all tz=Europe/Moscow
+    /schedules — расписания; /unschedule ID, /pause ID, /resume ID
+    /videos — очередь видео
+    /status — что выполняется сейчас
+
+    ВЫБОР: all, метка, метки через запятую или #тег.
+    Документ с подписью /import добавляет аккаунты из CSV; /session МЕТКА задаёт сессию.
+
+## Usage errors
+usage = Использование: { $usage }
+    Пример: { $example }
+bad-duration = «{ $value }» — не длительность: укажите секунды или единицу, например, 90s, 5m, 1h.
+bad-run-id = «{ $value }» — не номер запуска.
+unbalanced-quotes = Кавычка не закрыта: проверьте кавычки в команде.
+error = ⚠️ { $message }
+upload-needs-video = Отправьте /upload подписью к видео или ответом на видео.
+video-too-big = Файл весит { $size_mb } МБ; через Bot API бот может скачать не больше { $limit_mb } МБ. Для больших файлов запустите локальный Bot API сервер и укажите bot.api_base.
+video-rejected = Этот файл нельзя загрузить: { $reason }
+video-stored = Видео сохранено ({ $size_mb } МБ).
+
+## Runs
+run-queued = Запуск #{ $run_id } ({ $kind }) в очереди, аккаунтов: { $total }.
+progress = Запуск #{ $run_id } ({ $kind }) { $status }
+    { $bar } { $settled }/{ $total }
+    ✅ { $succeeded }  ❌ { $failed }  ⏱ { $elapsed }
+summary-head = { $icon } Запуск #{ $run_id } ({ $kind }) { $status }: успешно { $succeeded } из { $total }, с ошибкой { $failed }, за { $duration }.
+summary-failures = { $reason } ({ $count }): { $accounts }
+summary-posts = Публикации:
+summary-skipped = Пропущено: { $count }
+btn-retry = Повторить неудачные
+btn-details = Подробнее
+runs-empty = Запусков пока нет.
+runs-head = Последние запуски:
+run-line = #{ $run_id } { $kind } { $status } { $succeeded }/{ $total } · { $created }
+run-item = { $icon } { $account }{ $video }: { $status }{ $detail }
+run-cancelled = Запуск #{ $run_id }: { $status }.
+run-retry = Повторяю { $total } неудачных из запуска #{ $run_id } как запуск #{ $new_id }.
+
+## Accounts
+accounts-empty = Аккаунтов пока нет. Импортируйте их CSV-документом с подписью /import.
+accounts-head = Аккаунты { $first }–{ $last } из { $total }:
+account-line = { $icon } { $label } ({ $site }, { $username }) { $health }{ $tags }
+btn-prev = ◀ Назад
+btn-next = Далее ▶
+import-done = Импортировано аккаунтов: { $count }: { $labels }
+import-failed = Ничего не импортировано:
+import-deleted = Я удалил ваше сообщение: в файле были пароли.
+session-set = Сессия { $label } задана (cookies: { $cookies }).
+document-needs-caption = Отправьте документ с подписью /import (CSV аккаунтов) или /session МЕТКА.
+
+## Status
+status =
+    fleetbot { $version }
+    Идут запуски: { $running }
+    Выполняется: { $in_flight } (параллельность { $concurrency })
+    В очереди: { $pending }
+    Браузер: { $browser }
+    Неотправленных сообщений: { $outbox }
+status-next = Ближайшие по расписанию: { $fires }
+status-no-schedules = Расписаний нет.
+
+## Human in the loop
+question = Аккаунт { $account } (запуск #{ $run_id }) спрашивает: { $prompt }
+    Ответьте на это сообщение.
+question-answered = Спасибо, передал для { $account }.
+question-expired = Здесь больше никто не ждёт ответа.

@@ -1,0 +1,288 @@
+"""The outbox: every message the bot owes a chat is a Notification row first.
+
+One sender task delivers them in id order per chat. On ``TelegramRetryAfter`` it waits
+exactly ``retry_after`` for that chat and sends nothing else there meanwhile; network
+errors and 5xx are retried with backoff; a chat gets about one message per second; rows
+left unsent by a crash are sent after the restart. Delivery is at least once: a crash
+between Telegram's answer and the row's update can repeat that one message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import ForceReply, FSInputFile, InputMediaPhoto
+from tortoise.transactions import in_transaction
+
+from automation.runs import RunService
+from bot.i18n import texts
+from bot.views import summary_keyboard, summary_text
+from storage.models import ItemStatus, Notification, NotificationStatus, Run
+
+log = logging.getLogger(__name__)
+
+POLL_S = 1.0
+PER_CHAT_INTERVAL_S = 1.0
+MAX_BACKOFF_S = 60.0
+ALBUM_SIZE = 10
+_PERMANENT = (TelegramBadRequest, TelegramForbiddenError, TelegramNotFound)
+_TRANSIENT = (TelegramNetworkError, TelegramServerError)
+
+QuestionSent = Callable[[int, int], None]
+
+
+class ChatGate:
+    """When each chat may receive its next message (rate and retry_after windows)."""
+
+    def __init__(self, interval_s: float = PER_CHAT_INTERVAL_S) -> None:
+        self._interval = interval_s
+        self._not_before: dict[int, float] = {}
+
+    def wait_s(self, chat_id: int) -> float:
+        """Seconds until this chat may receive something; 0 when it may now."""
+        return max(0.0, self._not_before.get(chat_id, 0.0) - time.monotonic())
+
+    def sent(self, chat_id: int) -> None:
+        """Something was just delivered to this chat."""
+        self._push(chat_id, self._interval)
+
+    def retry_after(self, chat_id: int, seconds: float) -> None:
+        """Telegram asked for silence in this chat."""
+        self._push(chat_id, seconds)
+
+    def _push(self, chat_id: int, seconds: float) -> None:
+        until = time.monotonic() + seconds
+        self._not_before[chat_id] = max(self._not_before.get(chat_id, 0.0), until)
+
+
+async def enqueue(
+    chat_id: int,
+    kind: str,
+    text: str = "",
+    *,
+    payload: dict[str, Any] | None = None,
+    run_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> Notification:
+    """Owe a chat a message; with a dedupe_key the same message is owed only once."""
+    if dedupe_key is not None and (
+        existing := await Notification.get_or_none(dedupe_key=dedupe_key)
+    ):
+        return existing
+    return await Notification.create(
+        chat_id=chat_id,
+        kind=kind,
+        text=text,
+        payload=payload or {},
+        run_id=run_id,
+        dedupe_key=dedupe_key,
+    )
+
+
+class Outbox:
+    """Delivers Notification rows; ``run()`` is the one sender task."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        runs: RunService,
+        gate: ChatGate,
+        *,
+        default_language: str,
+        send_screenshots: bool,
+        on_question_sent: QuestionSent | None = None,
+    ) -> None:
+        self._bot = bot
+        self._runs = runs
+        self._gate = gate
+        self._language = default_language
+        self._screenshots = send_screenshots
+        self._on_question_sent = on_question_sent
+        self._wake = asyncio.Event()
+        self.delivered = 0
+
+    def wake(self) -> None:
+        """Look at the outbox now instead of at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Send due notifications until cancelled."""
+        while True:
+            self._wake.clear()
+            try:
+                delay = await self.send_due()
+            except (OSError, RuntimeError) as exc:  # database trouble: keep the loop alive
+                log.warning("outbox could not read its rows: %s", exc)
+                delay = POLL_S
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
+
+    async def flush(self, timeout_s: float) -> int:
+        """At shutdown: send what can be sent within timeout_s; returns what is left."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                while await self.pending():
+                    delay = await self.send_due()
+                    await asyncio.sleep(delay)  # a chat's window, not a condition to poll
+        return await self.pending()
+
+    @staticmethod
+    async def pending() -> int:
+        """Notifications not yet delivered."""
+        return await Notification.filter(status=NotificationStatus.PENDING).count()
+
+    async def send_due(self) -> float:
+        """One pass over the due rows, oldest first; returns seconds until the next look."""
+        now = datetime.now(UTC)
+        rows = (
+            await Notification.filter(status=NotificationStatus.PENDING).order_by("id").limit(200)
+        )
+        held: set[int] = set()  # chats whose earlier message is still waiting: keep order
+        delay = POLL_S
+        for row in rows:
+            chat = row.chat_id
+            if chat in held:
+                continue
+            held.add(chat)  # at most one message per chat per pass
+            if row.next_attempt_at is not None and row.next_attempt_at > now:
+                delay = min(delay, (row.next_attempt_at - now).total_seconds())
+                continue
+            if (wait := self._gate.wait_s(chat)) > 0:
+                delay = min(delay, wait)
+                continue
+            await self._deliver(row)
+            delay = min(delay, self._gate.wait_s(chat) or POLL_S)
+        return max(delay, 0.01)
+
+    async def _deliver(self, row: Notification) -> None:
+        try:
+            follow_up = await self._send(row)
+        except TelegramRetryAfter as exc:
+            self._gate.retry_after(row.chat_id, exc.retry_after)
+            await self._postpone(row, exc.retry_after, f"retry after {exc.retry_after}s")
+        except _TRANSIENT as exc:
+            backoff = min(MAX_BACKOFF_S, 2.0 ** min(row.attempts, 6))
+            await self._postpone(row, backoff, type(exc).__name__)
+        except TelegramUnauthorizedError:
+            raise  # a wrong token: nothing will ever be delivered, stop loudly
+        except (*_PERMANENT, OSError) as exc:
+            log.warning("notification %d to chat %d failed for good: %s", row.id, row.chat_id, exc)
+            await Notification.filter(id=row.id).update(
+                status=NotificationStatus.FAILED,
+                attempts=row.attempts + 1,
+                last_error=str(exc)[:500],
+            )
+        else:
+            self._gate.sent(row.chat_id)
+            self.delivered += 1
+            async with in_transaction():
+                await Notification.filter(id=row.id).update(
+                    status=NotificationStatus.SENT,
+                    sent_at=datetime.now(UTC),
+                    attempts=row.attempts + 1,
+                )
+                if follow_up is not None:
+                    await follow_up
+
+    async def _postpone(self, row: Notification, seconds: float, why: str) -> None:
+        log.info(
+            "notification %d to chat %d postponed %.1fs: %s", row.id, row.chat_id, seconds, why
+        )
+        await Notification.filter(id=row.id).update(
+            attempts=row.attempts + 1,
+            next_attempt_at=datetime.now(UTC) + timedelta(seconds=seconds),
+            last_error=why,
+        )
+
+    # -- rendering ----------------------------------------------------------------------
+
+    async def _send(self, row: Notification) -> Awaitable[object] | None:
+        """Send one row; may return a follow-up write done with marking it sent."""
+        payload = row.payload
+        if row.kind == "run_summary" and row.run_id is not None:
+            return await self._send_summary(row, row.run_id)
+        if row.kind == "screenshots":
+            await self._send_screenshots(row.chat_id, payload)
+            return None
+        if row.kind == "question":
+            reply = ForceReply(input_field_placeholder="123456")
+            if payload.get("photo"):
+                message = await self._bot.send_photo(
+                    row.chat_id,
+                    FSInputFile(str(payload["photo"])),
+                    caption=row.text,
+                    reply_markup=reply,
+                )
+            else:
+                message = await self._bot.send_message(row.chat_id, row.text, reply_markup=reply)
+            if self._on_question_sent is not None:
+                self._on_question_sent(int(str(payload["item_id"])), message.message_id)
+            return None
+        await self._bot.send_message(row.chat_id, row.text)
+        return None
+
+    async def _send_summary(self, row: Notification, run_id: int) -> Awaitable[object] | None:
+        run = await Run.get_or_none(id=run_id)
+        if run is None:  # deleted meanwhile: the stored text is all there is
+            await self._bot.send_message(row.chat_id, row.text)
+            return None
+        t = texts(str(run.params.get("lang") or self._language))
+        summary = await self._runs.summary(run_id)
+        await self._bot.send_message(
+            row.chat_id, summary_text(t, summary), reply_markup=summary_keyboard(t, summary)
+        )
+        shots = [
+            {"path": item.artifact, "account": item.account}
+            for item in summary.items
+            if item.status == ItemStatus.FAILED and item.artifact
+        ]
+        if not (self._screenshots and shots):
+            return None
+        return enqueue(
+            row.chat_id,
+            "screenshots",
+            payload={"shots": shots},
+            run_id=run_id,
+            dedupe_key=f"run:{run_id}:screenshots:{row.chat_id}",
+        )
+
+    async def _send_screenshots(self, chat_id: int, payload: dict[str, Any]) -> None:
+        shots = await asyncio.to_thread(_existing, payload.get("shots", []))
+        for start in range(0, len(shots), ALBUM_SIZE):
+            chunk = shots[start : start + ALBUM_SIZE]
+            if len(chunk) == 1:
+                shot = chunk[0]
+                await self._bot.send_photo(
+                    chat_id, FSInputFile(shot["path"]), caption=shot["account"]
+                )
+                continue
+            album = [
+                InputMediaPhoto(media=FSInputFile(shot["path"]), caption=shot["account"])
+                for shot in chunk
+            ]
+            await self._bot.send_media_group(chat_id, list(album))
+
+
+def _existing(shots: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [shot for shot in shots if Path(shot["path"]).is_file()]
+
+
+__all__ = ["ChatGate", "Outbox", "enqueue"]

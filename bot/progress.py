@@ -1,0 +1,143 @@
+"""Live progress in Telegram: one message per run, edited as items settle.
+
+The message id and the chat's language are kept in the run's params, so a restarted
+process goes on editing the same message. Edits happen at most every
+``bot.progress_edit_s`` seconds, never repeat the current text, and never go to a chat
+inside a ``retry_after`` window; a skipped edit is made up by the next one. Progress is
+a courtesy: a failed edit is logged and forgotten, the summary goes through the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramRetryAfter
+
+from automation.reporting import ItemEvent
+from automation.runs import RunService
+from automation.summary import RunSummary
+from bot.i18n import texts
+from bot.outbox import ChatGate, Outbox
+from bot.views import progress_text
+from storage.models import Run
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Message:
+    chat_id: int
+    message_id: int
+    language: str
+    text: str = ""
+    last_edit: float = 0.0
+    dirty: bool = False
+    pending: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+async def attach_progress(run_id: int, chat_id: int, message_id: int, language: str) -> None:
+    """Remember which message shows this run's progress (stored with the run)."""
+    run = await Run.get(id=run_id)
+    run.params = dict(run.params) | {
+        "progress_chat_id": chat_id,
+        "progress_message_id": message_id,
+        "lang": language,
+    }
+    await run.save(update_fields=["params"])
+
+
+class TelegramReporter:
+    """The runner's Reporter for Telegram: throttled progress edits, outbox for summaries."""
+
+    def __init__(
+        self, bot: Bot, runs: RunService, gate: ChatGate, outbox: Outbox, edit_every_s: float
+    ) -> None:
+        self._bot = bot
+        self._runs = runs
+        self._gate = gate
+        self._outbox = outbox
+        self._every = edit_every_s
+        self._messages: dict[int, _Message] = {}
+        self.edits = 0
+
+    async def item_event(self, event: ItemEvent, progress: RunSummary) -> None:
+        """An item moved: refresh the run's progress message (throttled)."""
+        message = await self._message(event.run_id)
+        if message is not None:
+            self._schedule(event.run_id, message)
+
+    async def run_finished(self, summary: RunSummary) -> None:
+        """The summary row is already in the outbox: send it now, show the final bar."""
+        self._outbox.wake()
+        message = await self._message(summary.run_id)
+        if message is not None:
+            self._schedule(summary.run_id, message)
+
+    async def close(self) -> None:
+        """Drop pending edits (at shutdown)."""
+        tasks = [m.pending for m in self._messages.values() if m.pending is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _message(self, run_id: int) -> _Message | None:
+        if (known := self._messages.get(run_id)) is not None:
+            return known
+        run = await Run.get_or_none(id=run_id)
+        if run is None or "progress_message_id" not in run.params:
+            return None  # not a Telegram run, or its message is not attached yet
+        params = run.params
+        message = _Message(
+            chat_id=int(str(params["progress_chat_id"])),
+            message_id=int(str(params["progress_message_id"])),
+            language=str(params.get("lang") or "en"),
+        )
+        self._messages[run_id] = message
+        return message
+
+    def _schedule(self, run_id: int, message: _Message) -> None:
+        message.dirty = True
+        if message.pending is None or message.pending.done():
+            message.pending = asyncio.create_task(
+                self._edit_when_allowed(run_id, message), name=f"progress-{run_id}"
+            )
+
+    async def _edit_when_allowed(self, run_id: int, message: _Message) -> None:
+        while message.dirty:
+            message.dirty = False
+            wait = max(
+                message.last_edit + self._every - time.monotonic(),
+                self._gate.wait_s(message.chat_id),
+            )
+            if wait > 0:
+                await asyncio.sleep(wait)  # the throttle window itself, not a polled condition
+            summary = await self._runs.summary(run_id)
+            text = progress_text(texts(message.language), summary)
+            if text != message.text:
+                await self._edit(message, text)
+            if summary.finished_at is not None:
+                self._messages.pop(run_id, None)
+                return
+
+    async def _edit(self, message: _Message, text: str) -> None:
+        message.last_edit = time.monotonic()
+        try:
+            await self._bot.edit_message_text(
+                text=text, chat_id=message.chat_id, message_id=message.message_id
+            )
+        except TelegramRetryAfter as exc:
+            self._gate.retry_after(message.chat_id, exc.retry_after)
+            return
+        except (TelegramAPIError, TelegramNetworkError) as exc:
+            log.info("progress edit in chat %d skipped: %s", message.chat_id, exc)
+            return
+        message.text = text
+        self.edits += 1
+        self._gate.sent(message.chat_id)

@@ -1,0 +1,82 @@
+"""What /status shows, gathered from the database and the live objects of this process."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from automation.browser import BrowserPool
+from automation.runner import Runner
+from bot import __version__
+from bot.i18n import Texts
+from storage.models import ItemStatus, Notification, NotificationStatus, Run, RunItem, RunStatus
+
+NextFires = Callable[[], Awaitable[list[tuple[str, datetime]]]]
+
+
+@dataclass(frozen=True)
+class Status:
+    """One snapshot for /status."""
+
+    version: str
+    running_runs: list[int]
+    in_flight: int
+    concurrency: int
+    pending_items: int
+    browser: dict[str, object]
+    outbox_unsent: int
+    next_fires: list[tuple[str, datetime]] = field(default_factory=list)
+
+
+class StatusSource:
+    """Collects a Status; the scheduler's next fires come from a callable when there is one."""
+
+    def __init__(self, runner: Runner, pool: BrowserPool, next_fires: NextFires | None) -> None:
+        self._runner = runner
+        self._pool = pool
+        self._next_fires = next_fires
+
+    async def collect(self) -> Status:
+        """A fresh snapshot."""
+        running = (
+            await Run.filter(status=RunStatus.RUNNING).order_by("id").values_list("id", flat=True)
+        )
+        return Status(
+            version=__version__,
+            running_runs=[int(str(run_id)) for run_id in running],
+            in_flight=self._runner.in_flight,
+            concurrency=self._runner.concurrency,
+            pending_items=await RunItem.filter(status=ItemStatus.PENDING).count(),
+            browser=self._pool.stats,
+            outbox_unsent=await Notification.filter(status=NotificationStatus.PENDING).count(),
+            next_fires=await self._next_fires() if self._next_fires else [],
+        )
+
+
+def status_text(t: Texts, status: Status) -> str:
+    """The /status reply."""
+    browser = status.browser
+    lines = [
+        t(
+            "status",
+            version=status.version,
+            running=", ".join(f"#{run_id}" for run_id in status.running_runs) or "0",
+            in_flight=status.in_flight,
+            concurrency=status.concurrency,
+            pending=status.pending_items,
+            browser=(
+                f"{'up' if browser.get('browser_alive') else 'idle'}, "
+                f"generation {browser.get('generation')}, "
+                f"{browser.get('active_contexts')} open contexts, "
+                f"{browser.get('contexts_opened')} opened"
+            ),
+            outbox=status.outbox_unsent,
+        )
+    ]
+    if status.next_fires:
+        fires = "; ".join(f"{name} {when:%Y-%m-%d %H:%M %Z}" for name, when in status.next_fires)
+        lines.append(t("status-next", fires=fires))
+    else:
+        lines.append(t("status-no-schedules"))
+    return "\n".join(lines)
