@@ -37,9 +37,20 @@ class StorageError(Exception):
     """The database cannot be opened or used; the message names what is wrong."""
 
 
+def connection_name(config: StorageConfig) -> str:
+    """The Tortoise connection name, one per SQL dialect.
+
+    Tortoise caches prepared INSERT statements by connection name, so one process that
+    opens SQLite and then PostgreSQL (the test suite) must not reuse the name.
+    """
+    url = config.db_url or "sqlite"
+    return url.split(":", 1)[0].replace("postgresql", "postgres")
+
+
 def tortoise_config(config: StorageConfig) -> dict[str, Any]:
     """The Tortoise config for this storage section (SQLite in WAL mode by default)."""
     connection: str | dict[str, Any]
+    name = connection_name(config)
     if config.db_url:
         connection = config.db_url
     else:
@@ -53,11 +64,11 @@ def tortoise_config(config: StorageConfig) -> dict[str, Any]:
             },
         }
     return {
-        "connections": {"default": connection},
+        "connections": {name: connection},
         "apps": {
             APP: {
                 "models": [MODELS_MODULE],
-                "default_connection": "default",
+                "default_connection": name,
                 "migrations": MIGRATIONS_MODULE,
             }
         },
@@ -162,4 +173,11 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
-__all__ = ["Database", "StorageError", "describe_url", "ensure_data_dir", "tortoise_config"]
+__all__ = [
+    "Database",
+    "StorageError",
+    "connection_name",
+    "describe_url",
+    "ensure_data_dir",
+    "tortoise_config",
+]

@@ -11,6 +11,7 @@ from bot.config import Settings
 from storage.crypto import SecretKeyError
 from storage.db import Database, StorageError
 from storage.models import Account, ItemStatus, Run, RunItem, RunKind, Trigger
+from tests.conftest import REPO
 
 EXPECTED_TABLES = {
     "proxy",
@@ -24,8 +25,11 @@ EXPECTED_TABLES = {
 }
 
 
+MIGRATIONS = sorted(p.stem for p in (REPO / "storage" / "migrations").glob("0*.py"))
+
+
 async def tables() -> set[str]:
-    rows = await connections.get("default").execute_query_dict(
+    rows = await connections.get("sqlite").execute_query_dict(
         "SELECT name FROM sqlite_master WHERE type = 'table'"
     )
     return {row["name"] for row in rows}
@@ -33,9 +37,9 @@ async def tables() -> set[str]:
 
 async def test_opening_applies_migrations_in_wal_mode(db: Database, data_dir: Path) -> None:
     assert await tables() >= EXPECTED_TABLES
-    conn = connections.get("default")
+    conn = connections.get("sqlite")
     applied = await conn.execute_query_dict("SELECT * FROM tortoise_migrations")
-    assert [row["name"] for row in applied] == ["0001_initial"]
+    assert [row["name"] for row in applied] == MIGRATIONS
     assert (await conn.execute_query_dict("PRAGMA journal_mode"))[0]["journal_mode"] == "wal"
     assert (await conn.execute_query_dict("PRAGMA busy_timeout"))[0]["timeout"] == 10000
     assert (data_dir / "fleetbot.sqlite3").is_file()
@@ -51,10 +55,10 @@ async def test_reopening_keeps_data_and_applies_nothing_twice(settings: Settings
     async with Database(settings.storage) as db:
         account = await Account.get(label="a")
         assert db.secrets.decrypt(account.password_enc) == "pw"
-        applied = await connections.get("default").execute_query_dict(
+        applied = await connections.get("sqlite").execute_query_dict(
             "SELECT count(*) AS n FROM tortoise_migrations"
         )
-        assert applied[0]["n"] == 1
+        assert applied[0]["n"] == len(MIGRATIONS)
 
 
 async def test_run_item_is_unique_per_run_account_video(db: Database) -> None:

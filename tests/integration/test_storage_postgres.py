@@ -15,7 +15,7 @@ from tortoise import connections
 
 from automation.accounts import AccountService
 from storage.config import StorageConfig
-from storage.db import Database
+from storage.db import Database, connection_name
 from storage.models import Account, Run, RunItem, RunKind, Trigger
 
 PG_URL = os.environ.get("FLEETBOT_TEST_PG_URL")
@@ -41,7 +41,7 @@ async def pg_url() -> AsyncIterator[str]:
 async def test_migrations_and_models_on_postgres(pg_url: str, tmp_path: Path) -> None:
     config = StorageConfig(data_dir=tmp_path / "data", db_url=pg_url)
     async with Database(config) as db:
-        rows = await connections.get("default").execute_query_dict(
+        rows = await connections.get(connection_name(config)).execute_query_dict(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
         )
         assert {"account", "run", "run_item", "notification"} <= {r["table_name"] for r in rows}
