@@ -45,6 +45,8 @@ class Requester:
     requested_by: str | None = None
     chat_id: int | None = None
     schedule_id: int | None = None
+    # Extra chats told about the run (a CLI-made schedule tells every admin).
+    notify: tuple[int, ...] = ()
 
 
 def video_kind(head: bytes) -> str | None:
@@ -186,6 +188,19 @@ class RunService:
             params["caption"] = caption
         return await self._create(RunKind.UPLOAD, requester, params, pairs)
 
+    async def create_upload_pairs(
+        self,
+        pairs: list[tuple[Account, Video]],
+        *,
+        params: dict[str, object],
+        requester: Requester,
+    ) -> Run:
+        """An upload run of exactly these (account, video) items, in this order."""
+        if not pairs:
+            raise VideoError("nothing to upload")
+        items: list[tuple[Account, Video | None]] = [(a, v) for a, v in pairs]
+        return await self._create(RunKind.UPLOAD, requester, params, items)
+
     async def _create(
         self,
         kind: RunKind,
@@ -193,6 +208,8 @@ class RunService:
         params: dict[str, object],
         pairs: list[tuple[Account, Video | None]],
     ) -> Run:
+        if requester.notify:
+            params = params | {"notify": list(requester.notify)}
         async with in_transaction():
             run = await Run.create(
                 kind=kind,
@@ -292,14 +309,14 @@ class RunService:
                 return None
             run.status, run.finished_at = final, now
             summary = await load_summary(run)
-            if run.chat_id is not None:
+            for chat_id in notify_chats(run):
                 await Notification.create(
-                    chat_id=run.chat_id,
+                    chat_id=chat_id,
                     kind="run_summary",
                     text=summary_text(summary),
                     payload={"run_id": run_id},
                     run_id=run_id,
-                    dedupe_key=f"run:{run_id}:summary",
+                    dedupe_key=f"run:{run_id}:summary:{chat_id}",
                 )
         return summary
 
@@ -307,6 +324,15 @@ class RunService:
     def open_statuses() -> tuple[RunStatus, ...]:
         """Run statuses whose items may still be claimed."""
         return _OPEN_RUN
+
+
+def notify_chats(run: Run) -> list[int]:
+    """The chats owed this run's summary: its own chat and any listed in params."""
+    chats = [run.chat_id] if run.chat_id is not None else []
+    extra = run.params.get("notify")
+    if isinstance(extra, list):
+        chats += [int(chat) for chat in extra]
+    return list(dict.fromkeys(chats))
 
 
 __all__ = ["MAX_VIDEO_BYTES", "Requester", "RunService", "video_kind"]

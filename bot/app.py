@@ -1,6 +1,7 @@
 """The composition root of ``fleetbot serve``: build everything in order, stop in reverse.
 
-Start order: database (ORM, migrations), browser pool, runner, scheduler, then the bot's
+Start order: database (ORM, migrations) and the one-serve-per-database lock, browser pool,
+runner, scheduler, then the bot's
 outbox sender and long polling. On SIGTERM/SIGINT: stop taking updates, let running items
 finish for up to ``bot.shutdown_grace_s`` (the rest go back to pending, leases released),
 flush what the outbox can, close the browser and the database, exit 0.
@@ -27,6 +28,9 @@ from automation.browser import BrowserPool
 from automation.errors import FleetbotError
 from automation.runner import Runner
 from automation.runs import RunService
+from automation.scheduler import FleetScheduler, SchedulerSettings
+from automation.schedules import ScheduleService
+from automation.videoqueue import VideoQueue
 from bot.commands import open_database
 from bot.config import ConfigError, Settings
 from bot.handlers import build_router
@@ -37,6 +41,7 @@ from bot.operator import QuestionBox, TelegramOperator
 from bot.outbox import ChatGate, Outbox
 from bot.progress import TelegramReporter
 from bot.status import StatusSource
+from storage.locks import SchedulerLock
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,9 @@ COMMANDS = (
     ("run", "one run's outcomes: /run ID"),
     ("cancel", "stop a run: /cancel ID"),
     ("retry", "rerun failed items: /retry ID"),
+    ("schedule", 'add a schedule: /schedule warmup "daily 09:00" all'),
+    ("schedules", "the schedules"),
+    ("videos", "the upload queue"),
     ("status", "what is running now"),
 )
 
@@ -96,6 +104,8 @@ async def build(settings: Settings) -> AsyncIterator[App]:
     async with AsyncExitStack() as stack:
         stack.push_async_callback(bot.session.close)
         db = await stack.enter_async_context(open_database(settings))
+        # One serve per database: refuse before touching any run.
+        await stack.enter_async_context(SchedulerLock(settings.storage))
         await _check_token(bot)
         runs = RunService(data_dir)
         questions = QuestionBox()
@@ -125,6 +135,19 @@ async def build(settings: Settings) -> AsyncIterator[App]:
                 ),
             )
         )
+        scheduler = await stack.enter_async_context(
+            FleetScheduler(
+                SchedulerSettings(
+                    timezone=settings.scheduler.timezone,
+                    misfire_grace_s=settings.scheduler.misfire_grace_s,
+                    warmup_duration_s=settings.automation.warmup_duration_s,
+                    admins=settings.bot.admins,
+                ),
+                runs,
+                on_run_created=lambda _run_id: runner.wake(),
+                on_notified=outbox.wake,
+            )
+        )
         dispatcher = Dispatcher(
             settings=settings,
             runs=runs,
@@ -132,7 +155,10 @@ async def build(settings: Settings) -> AsyncIterator[App]:
             media=MediaIntake(bot, runs, data_dir, local_api=bool(settings.bot.api_base)),
             launcher=Launcher(bot, runs, runner.wake),
             questions=questions,
-            status_source=StatusSource(runner, pool, None),
+            status_source=StatusSource(runner, pool, scheduler.next_fires),
+            schedules=ScheduleService(settings.scheduler.timezone),
+            scheduler=scheduler,
+            queue=VideoQueue(runs),
         )
         dispatcher.include_router(build_router(settings.bot.admins, settings.bot.language))
         yield App(settings, bot, dispatcher, runner, outbox, reporter)

@@ -15,7 +15,7 @@ from typing import Any
 
 from automation.errors import FleetbotError
 from bot import __version__
-from bot.commands import accounts, db, demo, runs, serve
+from bot.commands import accounts, db, demo, runs, schedules, serve
 from bot.commands.output import warn
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     db.register(sub, common)
     accounts.register(sub, common)
     runs.register(sub, common)
+    schedules.register(sub, common)
     demo.register(sub, common)
     serve.register(sub, common)
     return parser

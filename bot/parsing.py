@@ -35,6 +35,13 @@ USAGE = {
     "run": Usage("/run ID", "/run 12"),
     "cancel": Usage("/cancel ID", "/cancel 12"),
     "retry": Usage("/retry ID", "/retry 12"),
+    "schedule": Usage(
+        "/schedule KIND WHEN [SELECTOR] [tz=ZONE] [per_run=N]",
+        '/schedule upload "daily 18:00" #evening tz=Europe/Moscow per_run=1',
+    ),
+    "unschedule": Usage("/unschedule ID", "/unschedule 3"),
+    "pause": Usage("/pause ID", "/pause 3"),
+    "resume": Usage("/resume ID", "/resume 3"),
     "session": Usage("/session LABEL (caption of a cookies file)", "/session demo1"),
 }
 
@@ -70,7 +77,7 @@ def parse_run_id(args: list[str], command: str) -> int:
     """Exactly one positive run number."""
     if len(args) != 1:
         raise UsageError("usage", command=command)
-    if not args[0].lstrip("#").isdigit():
+    if not args[0].lstrip("#").isdigit() or len(args[0]) > 12:
         raise UsageError("bad-run-id", value=args[0][:40])
     return int(args[0].lstrip("#"))
 

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from automation.browser import BrowserPool
 from automation.runner import Runner
+from automation.schedules import format_fire
 from bot import __version__
 from bot.i18n import Texts
 from storage.models import ItemStatus, Notification, NotificationStatus, Run, RunItem, RunStatus
@@ -22,7 +23,7 @@ class Status:
     version: str
     running_runs: list[int]
     in_flight: int
-    concurrency: int
+    concurrency: str
     pending_items: int
     browser: dict[str, object]
     outbox_unsent: int
@@ -46,7 +47,11 @@ class StatusSource:
             version=__version__,
             running_runs=[int(str(run_id)) for run_id in running],
             in_flight=self._runner.in_flight,
-            concurrency=self._runner.concurrency,
+            concurrency=(
+                f"{self._runner.concurrency} (auto)"
+                if self._runner.autoscaler is not None
+                else str(self._runner.concurrency)
+            ),
             pending_items=await RunItem.filter(status=ItemStatus.PENDING).count(),
             browser=self._pool.stats,
             outbox_unsent=await Notification.filter(status=NotificationStatus.PENDING).count(),
@@ -75,7 +80,7 @@ def status_text(t: Texts, status: Status) -> str:
         )
     ]
     if status.next_fires:
-        fires = "; ".join(f"{name} {when:%Y-%m-%d %H:%M %Z}" for name, when in status.next_fires)
+        fires = "; ".join(f"{name} {format_fire(when)}" for name, when in status.next_fires)
         lines.append(t("status-next", fires=fires))
     else:
         lines.append(t("status-no-schedules"))

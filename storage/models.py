@@ -144,6 +144,8 @@ class Video(Model):
     size = fields.BigIntField()
     original_name = fields.CharField(max_length=255)
     caption = fields.TextField(default="")
+    # Place in the upload queue that upload schedules post from (null: not queued).
+    queue_position = fields.IntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

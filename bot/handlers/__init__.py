@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import accounts, answers, common, runs
+from bot.handlers import accounts, answers, common, runs, schedules
 from bot.i18n import Choice
 from bot.middlewares import AdminsOnly, Language, ReplyErrors
 
-CHILDREN = (common.router, runs.router, accounts.router, answers.router)
+CHILDREN = (common.router, runs.router, schedules.router, accounts.router, answers.router)
 
 
 def build_router(admins: tuple[int, ...], language: Choice) -> Router:

@@ -113,7 +113,7 @@ async def test_retry_after_storm_delays_but_never_loses_the_summary(fleet: Fleet
 async def test_summary_left_unsent_by_a_kill_arrives_once_after_restart(fleet: Fleet) -> None:
     await fleet.add_accounts(2)
     serve = await fleet.serve()
-    fleet.api.inject_message(ADMIN, "/warmup all")
+    fleet.api.inject_message(ADMIN, "/warmup all 4s")  # long enough to go down before the end
     await fleet.api.wait_for_message(ADMIN, contains="Run #1 (warmup)")
     await fleet.api.go_down()
 

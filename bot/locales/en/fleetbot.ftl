@@ -14,7 +14,7 @@ help =
     /retry ID — run the failed items again, e.g. /retry 12
     /schedule KIND WHEN [SELECTOR] — e.g. /schedule warmup "daily 09:00" all tz=Europe/Moscow
     /schedules — the schedules; /unschedule ID, /pause ID, /resume ID
-    /videos — the upload queue
+    /videos — the upload queue; a video captioned /queue joins it
     /status — what is running now
 
     SELECTOR is all, a label, labels separated by commas, or #tag.
@@ -72,6 +72,16 @@ status =
     Outbox: { $outbox } unsent
 status-next = Next scheduled: { $fires }
 status-no-schedules = No schedules.
+
+## Schedules
+schedule-line = #{ $id } { $kind } “{ $when }” { $zone } { $selector } ({ $state }); next: { $fires }
+schedule-added = Scheduled: { $line }
+schedule-removed = Schedule #{ $id } removed.
+schedules-empty = No schedules yet. Example: /schedule warmup "daily 09:00" all tz=Europe/Moscow
+videos-empty = The upload queue is empty. Send a video with the caption /queue to add one.
+videos-head = Upload queue ({ $count }):
+queue-needs-video = Send /queue as the caption of a video.
+video-queued = Video #{ $id } queued at position { $position }.
 
 ## Human in the loop
 question = Account { $account } (run #{ $run_id }) asks: { $prompt }

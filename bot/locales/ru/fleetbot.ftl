@@ -14,7 +14,7 @@ help =
     /retry ID — повторить неудачные, например, /retry 12
     /schedule ВИД КОГДА [ВЫБОР] — например, /schedule warmup "daily 09:00" all tz=Europe/Moscow
     /schedules — расписания; /unschedule ID, /pause ID, /resume ID
-    /videos — очередь видео
+    /videos — очередь видео; видео с подписью /queue добавляется в неё
     /status — что выполняется сейчас
 
     ВЫБОР: all, метка, метки через запятую или #тег.
@@ -72,6 +72,16 @@ status =
     Неотправленных сообщений: { $outbox }
 status-next = Ближайшие по расписанию: { $fires }
 status-no-schedules = Расписаний нет.
+
+## Schedules
+schedule-line = #{ $id } { $kind } «{ $when }» { $zone } { $selector } ({ $state }); далее: { $fires }
+schedule-added = Расписание добавлено: { $line }
+schedule-removed = Расписание #{ $id } удалено.
+schedules-empty = Расписаний нет. Пример: /schedule warmup "daily 09:00" all tz=Europe/Moscow
+videos-empty = Очередь видео пуста. Отправьте видео с подписью /queue, чтобы добавить.
+videos-head = Очередь видео ({ $count }):
+queue-needs-video = Отправьте /queue подписью к видео.
+video-queued = Видео #{ $id } в очереди, позиция { $position }.
 
 ## Human in the loop
 question = Аккаунт { $account } (запуск #{ $run_id }) спрашивает: { $prompt }

@@ -1,0 +1,255 @@
+"""Schedules: expressions, their triggers, and the rows that are their only truth.
+
+Expressions: ``daily HH:MM``, ``weekdays HH:MM``, ``every N seconds|minutes|hours`` or a
+5-field cron (``"*/15 9-18 * * mon-fri"``), each in a time zone (``scheduler.timezone``
+unless the schedule names one). APScheduler triggers are built from them on demand; the
+database keeps only the expression.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from automation.errors import FleetbotError
+from storage.models import RunKind, Schedule
+
+_CLOCK = re.compile(r"^(daily|weekdays)\s+([01]?\d|2[0-3]):([0-5]\d)$", re.IGNORECASE)
+_EVERY = re.compile(
+    r"^every\s+(\d+)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)$", re.IGNORECASE
+)
+_UNIT = {"s": "seconds", "m": "minutes", "h": "hours"}
+MIN_INTERVAL_S = 1
+MAX_PER_RUN = 20
+
+
+class ScheduleError(FleetbotError):
+    """A schedule that cannot be used; the message says what is wrong."""
+
+
+@dataclass(frozen=True)
+class When:
+    """A parsed expression in its zone."""
+
+    expression: str
+    timezone: str
+
+    def trigger(self, anchor: datetime | None = None) -> BaseTrigger:
+        """The APScheduler trigger; intervals count from ``anchor`` (the schedule's start)."""
+        zone = ZoneInfo(self.timezone)
+        text = self.expression.strip()
+        if match := _CLOCK.match(text):
+            kind, hour, minute = match.group(1).lower(), int(match.group(2)), int(match.group(3))
+            days = "mon-fri" if kind == "weekdays" else None
+            return CronTrigger(day_of_week=days, hour=hour, minute=minute, timezone=zone)
+        if match := _EVERY.match(text):
+            amount, unit = int(match.group(1)), _UNIT[match.group(2)[0].lower()]
+            return IntervalTrigger(
+                **{unit: amount}, start_date=anchor or datetime.now(UTC), timezone=zone
+            )
+        return CronTrigger.from_crontab(text, timezone=zone)
+
+    @property
+    def is_interval(self) -> bool:
+        """'every N ...': fires are counted in elapsed time, not on the clock."""
+        return bool(_EVERY.match(self.expression.strip()))
+
+    def wall(self, moment: datetime) -> datetime:
+        """The local wall-clock time of a fire (the repeated hour of a DST change folds)."""
+        return moment.astimezone(ZoneInfo(self.timezone)).replace(tzinfo=None, fold=0)
+
+    def fires_between(
+        self,
+        after: datetime,
+        until: datetime | None = None,
+        count: int | None = None,
+        anchor: datetime | None = None,
+    ) -> list[datetime]:
+        """Fire times after ``after`` (up to ``until`` or ``count`` of them).
+
+        A clock expression fires once per wall-clock time: when clocks go back, the
+        repeated hour does not fire twice, and a time skipped when clocks go forward fires
+        once, at the first valid instant (APScheduler's rule).
+        """
+        trigger = self.trigger(anchor=anchor or after)
+        fires: list[datetime] = []
+        previous: datetime | None = None
+        cursor = after.astimezone(UTC) + timedelta(microseconds=1)
+        for _ in range(10_000):
+            if count is not None and len(fires) >= count:
+                break
+            fire = trigger.get_next_fire_time(previous, cursor)
+            if fire is None or (until is not None and fire > until):
+                break
+            if self.is_interval or not fires or self.wall(fire) != self.wall(fires[-1]):
+                fires.append(fire)
+            previous, cursor = fire, fire.astimezone(UTC) + timedelta(microseconds=1)
+        return fires
+
+    def next_fires(self, count: int = 3, after: datetime | None = None) -> list[datetime]:
+        """The next ``count`` fire times from ``after`` (default now) on."""
+        start = after or datetime.now(UTC)
+        return self.fires_between(start - timedelta(microseconds=1), count=count, anchor=start)
+
+
+def format_fire(moment: datetime) -> str:
+    """A fire time for people, in the schedule's zone; seconds only when they matter."""
+    pattern = "%Y-%m-%d %H:%M:%S %Z" if moment.second else "%Y-%m-%d %H:%M %Z"
+    return moment.strftime(pattern)
+
+
+def parse_when(expression: str, timezone: str) -> When:
+    """Validate an expression and a zone; raise ScheduleError naming what is wrong."""
+    text = " ".join(expression.split())
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ScheduleError(
+            f"unknown time zone {timezone[:64]!r} (use an IANA name such as Europe/Moscow)"
+        ) from None
+    if match := _EVERY.match(text):
+        if int(match.group(1)) < MIN_INTERVAL_S:
+            raise ScheduleError("an interval must be at least 1 second")
+    elif not _CLOCK.match(text):
+        if re.match(r"^(daily|weekdays)\b", text, re.IGNORECASE):
+            raise ScheduleError(f"{text[:64]!r}: the time must be HH:MM, e.g. 'daily 09:30'")
+        if text.lower().startswith("every"):
+            raise ScheduleError(
+                f"{text[:64]!r}: write 'every N seconds', 'every N minutes' or 'every N hours'"
+            )
+        if len(text.split()) != 5:
+            raise ScheduleError(
+                f"{text[:64]!r} is not a schedule: use 'daily HH:MM', 'weekdays HH:MM', "
+                "'every N minutes' or a 5-field cron such as '0 9 * * mon-fri'"
+            )
+        try:
+            CronTrigger.from_crontab(text, timezone=ZoneInfo(timezone))
+        except ValueError as exc:
+            raise ScheduleError(f"{text[:64]!r} is not a valid cron expression: {exc}") from None
+    return When(text, timezone)
+
+
+@dataclass(frozen=True)
+class ScheduleView:
+    """A schedule as shown to people."""
+
+    id: int
+    kind: str
+    expression: str
+    timezone: str
+    selector: str
+    enabled: bool
+    params: dict[str, Any]
+    chat_id: int | None
+    last_fired_at: datetime | None
+    next_fires: list[datetime]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``schedules list --json`` item shape."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "when": self.expression,
+            "timezone": self.timezone,
+            "selector": self.selector,
+            "enabled": self.enabled,
+            "params": self.params,
+            "chat_id": self.chat_id,
+            "last_fired_at": self.last_fired_at.isoformat() if self.last_fired_at else None,
+            "next_fires": [fire.isoformat() for fire in self.next_fires],
+        }
+
+
+def view(schedule: Schedule, count: int = 3) -> ScheduleView:
+    """The view of a row, with its next fire times when enabled."""
+    when = When(schedule.expression, schedule.timezone)
+    return ScheduleView(
+        id=schedule.id,
+        kind=str(schedule.kind),
+        expression=schedule.expression,
+        timezone=schedule.timezone,
+        selector=schedule.selector,
+        enabled=schedule.enabled,
+        params=dict(schedule.params),
+        chat_id=schedule.chat_id,
+        last_fired_at=schedule.last_fired_at,
+        next_fires=(
+            when.fires_between(datetime.now(UTC), count=count, anchor=schedule.created_at)
+            if schedule.enabled
+            else []
+        ),
+    )
+
+
+class ScheduleService:
+    """Creates and changes schedule rows."""
+
+    def __init__(self, default_timezone: str) -> None:
+        self._timezone = default_timezone
+
+    async def add(
+        self,
+        kind: str,
+        expression: str,
+        selector: str = "all",
+        *,
+        timezone: str | None = None,
+        per_run: int | None = None,
+        duration_s: float | None = None,
+        chat_id: int | None = None,
+        created_by: str | None = None,
+    ) -> ScheduleView:
+        """Validate and store a schedule; returns it with its next three fire times."""
+        try:
+            run_kind = RunKind(kind.lower())
+        except ValueError:
+            raise ScheduleError(f"unknown kind {kind[:32]!r}: use warmup or upload") from None
+        when = parse_when(expression, timezone or self._timezone)
+        params: dict[str, object] = {}
+        if per_run is not None:
+            if run_kind != RunKind.UPLOAD or not 1 <= per_run <= MAX_PER_RUN:
+                raise ScheduleError(f"per_run is for uploads, from 1 to {MAX_PER_RUN}")
+            params["per_run"] = per_run
+        if duration_s is not None:
+            if run_kind != RunKind.WARMUP or duration_s < 0:
+                raise ScheduleError("a duration is for warmups and cannot be negative")
+            params["duration_s"] = duration_s
+        schedule = await Schedule.create(
+            kind=run_kind,
+            expression=when.expression,
+            timezone=when.timezone,
+            selector=selector.strip() or "all",
+            params=params,
+            chat_id=chat_id,
+            created_by=created_by,
+        )
+        return view(schedule)
+
+    async def list(self) -> list[ScheduleView]:
+        """Every schedule, oldest first."""
+        return [view(s) for s in await Schedule.all().order_by("id")]
+
+    async def get(self, schedule_id: int) -> Schedule:
+        """The row, or an error naming the id."""
+        schedule = await Schedule.get_or_none(id=schedule_id)
+        if schedule is None:
+            raise ScheduleError(f"there is no schedule #{schedule_id}")
+        return schedule
+
+    async def remove(self, schedule_id: int) -> None:
+        """Delete a schedule (its runs stay)."""
+        await (await self.get(schedule_id)).delete()
+
+    async def set_enabled(self, schedule_id: int, enabled: bool) -> ScheduleView:
+        """Pause or resume."""
+        schedule = await self.get(schedule_id)
+        schedule.enabled = enabled
+        await schedule.save(update_fields=["enabled"])
+        return view(schedule)

@@ -1,0 +1,174 @@
+"""``fleetbot schedules list|add|remove|pause|resume`` and ``fleetbot videos list|add|remove``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from automation.runs import RunService
+from automation.schedules import ScheduleService, ScheduleView, format_fire
+from automation.videoqueue import VideoQueue
+from bot.commands import SubParsers, open_database
+from bot.commands.output import print_json, print_table, say, when
+from bot.config import Settings
+
+
+def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
+    """Add the schedules and videos commands."""
+    schedules = sub.add_parser("schedules", help="recurring runs", parents=[common])
+    actions = schedules.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="every schedule", parents=[common])
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=list_schedules)
+    add = actions.add_parser(
+        "add",
+        help="add a schedule",
+        parents=[common],
+        description="WHEN is 'daily HH:MM', 'weekdays HH:MM', 'every N seconds|minutes|hours' "
+        "or a 5-field cron such as '0 9 * * mon-fri' (quote it). Runs started by a schedule "
+        "made here are reported to every bot admin.",
+    )
+    add.add_argument("kind", choices=["warmup", "upload"])
+    add.add_argument("when", metavar="WHEN")
+    add.add_argument("selector", nargs="?", default="all")
+    add.add_argument("--tz", metavar="ZONE", help="default: scheduler.timezone")
+    add.add_argument("--per-run", type=int, metavar="N", help="uploads: videos per account (1)")
+    add.add_argument("--duration", type=float, metavar="SECONDS", help="warmups: length")
+    add.add_argument("--json", action="store_true")
+    add.set_defaults(func=add_schedule)
+    for name, text in (("remove", "delete"), ("pause", "stop firing"), ("resume", "fire again")):
+        action = actions.add_parser(name, help=f"{text} a schedule", parents=[common])
+        action.add_argument("schedule_id", type=int, metavar="ID")
+        action.set_defaults(func=change_schedule, change=name)
+
+    videos = sub.add_parser("videos", help="the upload queue", parents=[common])
+    actions = videos.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="queued videos in posting order", parents=[common])
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=list_videos)
+    add = actions.add_parser("add", help="queue video files", parents=[common])
+    add.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    add.add_argument("--caption", default="")
+    add.set_defaults(func=add_videos)
+    remove = actions.add_parser("remove", help="take a video out of the queue", parents=[common])
+    remove.add_argument("video_id", type=int, metavar="ID")
+    remove.set_defaults(func=remove_video)
+
+
+def describe(schedule: ScheduleView) -> str:
+    """One schedule with its next fires, for people."""
+    state = "" if schedule.enabled else " (paused)"
+    fires = ", ".join(format_fire(fire) for fire in schedule.next_fires)
+    return (
+        f"#{schedule.id} {schedule.kind} '{schedule.expression}' {schedule.timezone} "
+        f"{schedule.selector}{state}" + (f"; next: {fires}" if fires else "")
+    )
+
+
+async def list_schedules(settings: Settings, args: argparse.Namespace) -> int:
+    """Every schedule."""
+    async with open_database(settings):
+        views = await ScheduleService(settings.scheduler.timezone).list()
+    if args.json:
+        print_json({"schedules": [v.to_json() for v in views]})
+    elif not views:
+        say("no schedules")
+    else:
+        print_table(
+            ["id", "kind", "when", "zone", "selector", "enabled", "last fired", "next"],
+            [
+                (
+                    v.id,
+                    v.kind,
+                    v.expression,
+                    v.timezone,
+                    v.selector,
+                    "yes" if v.enabled else "no",
+                    when(v.last_fired_at),
+                    when(v.next_fires[0]) if v.next_fires else "-",
+                )
+                for v in views
+            ],
+        )
+    return 0
+
+
+async def add_schedule(settings: Settings, args: argparse.Namespace) -> int:
+    """Store a schedule and show its next three fires."""
+    async with open_database(settings):
+        schedule = await ScheduleService(settings.scheduler.timezone).add(
+            args.kind,
+            args.when,
+            args.selector,
+            timezone=args.tz,
+            per_run=args.per_run,
+            duration_s=args.duration,
+            created_by="cli",
+        )
+    if args.json:
+        print_json(schedule.to_json())
+    else:
+        say(f"added {describe(schedule)}")
+        say("a running `fleetbot serve` picks it up within 30 seconds")
+    return 0
+
+
+async def change_schedule(settings: Settings, args: argparse.Namespace) -> int:
+    """Remove, pause or resume."""
+    async with open_database(settings):
+        service = ScheduleService(settings.scheduler.timezone)
+        if args.change == "remove":
+            await service.remove(args.schedule_id)
+            say(f"removed schedule #{args.schedule_id}")
+        else:
+            schedule = await service.set_enabled(args.schedule_id, args.change == "resume")
+            say(describe(schedule))
+    return 0
+
+
+async def list_videos(settings: Settings, args: argparse.Namespace) -> int:
+    """The upload queue."""
+    async with open_database(settings):
+        videos = await VideoQueue(RunService(settings.storage.data_dir)).queued()
+    rows = [
+        {
+            "id": v.id,
+            "position": v.queue_position,
+            "name": v.original_name,
+            "size": v.size,
+            "sha256": v.sha256,
+            "caption": v.caption,
+        }
+        for v in videos
+    ]
+    if args.json:
+        print_json({"videos": rows})
+    elif not rows:
+        say("the upload queue is empty")
+    else:
+        print_table(
+            ["id", "#", "name", "MB", "caption"],
+            [
+                (r["id"], r["position"], r["name"], f"{v.size / 2**20:.1f}", v.caption[:40])
+                for r, v in zip(rows, videos, strict=True)
+            ],
+        )
+    return 0
+
+
+async def add_videos(settings: Settings, args: argparse.Namespace) -> int:
+    """Store and queue files, in the order given."""
+    async with open_database(settings):
+        queue = VideoQueue(RunService(settings.storage.data_dir))
+        for path in args.paths:
+            video = await queue.add_file(path, args.caption)
+            say(f"queued #{video.id} {video.original_name} at position {video.queue_position}")
+    return 0
+
+
+async def remove_video(settings: Settings, args: argparse.Namespace) -> int:
+    """Take a video out of the queue."""
+    async with open_database(settings):
+        video = await VideoQueue(RunService(settings.storage.data_dir)).remove(args.video_id)
+    say(f"removed #{video.id} {video.original_name} from the queue")
+    return 0

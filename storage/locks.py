@@ -1,0 +1,102 @@
+"""One scheduler per database: a lock a second ``fleetbot serve`` cannot take.
+
+SQLite: ``flock`` on ``<data_dir>/scheduler.lock``, which names its holder. PostgreSQL: a
+session-level advisory lock on a dedicated connection. Both are released by the operating
+system or the server when the process dies, so a crash never leaves a stale lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from storage.config import StorageConfig
+from storage.db import StorageError
+
+LOCK_FILE = "scheduler.lock"
+ADVISORY_KEY = 0x466C656574  # "Fleet"
+
+
+class SchedulerLocked(StorageError):
+    """Another scheduler already runs against this database."""
+
+
+class SchedulerLock:
+    """Held for the life of a scheduler; ``async with`` raises SchedulerLocked if taken."""
+
+    def __init__(self, config: StorageConfig) -> None:
+        self._config = config
+        self._fd: int | None = None
+        self._pg: Any = None
+
+    async def __aenter__(self) -> Self:
+        url = self._config.db_url or ""
+        if url.startswith(("postgres://", "postgresql://")):
+            await self._lock_postgres(url)
+        else:
+            await asyncio.to_thread(self._lock_file, self._config.data_dir / LOCK_FILE)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = None
+        if self._pg is not None:
+            with contextlib.suppress(Exception):
+                await self._pg.close()
+            self._pg = None
+
+    def _lock_file(self, path: Path) -> None:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise SchedulerLocked(
+                f"another fleetbot scheduler uses this database ({holder}); stop it first"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, _holder().encode(), 0)
+        self._fd = fd
+
+    async def _lock_postgres(self, url: str) -> None:
+        import asyncpg  # noqa: PLC0415 - the optional PostgreSQL driver
+
+        conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+        got = await conn.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_KEY)
+        if not got:
+            holder = await conn.fetchval(
+                "SELECT a.application_name || ' pid ' || l.pid || ' from '"
+                " || coalesce(host(a.client_addr), 'local')"
+                " FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
+                " WHERE l.locktype = 'advisory' AND l.objid = $1 AND l.granted",
+                ADVISORY_KEY & 0xFFFFFFFF,
+            )
+            await conn.close()
+            raise SchedulerLocked(
+                f"another fleetbot scheduler uses this database ({holder or 'unknown'}); "
+                "stop it first"
+            )
+        await conn.execute(
+            "SELECT set_config('application_name', $1, false)", f"fleetbot {_holder()}"[:63]
+        )
+        self._pg = conn
+
+
+def _holder() -> str:
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"pid {os.getpid()} on {socket.gethostname()} since {started}"
