@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,7 +12,9 @@ class AutomationConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    concurrency: int = Field(default=4, ge=1, le=64)
+    # Accounts driven at once: a number, or "auto" to follow CPU, memory and loop lag.
+    concurrency: Annotated[int, Field(ge=1, le=64)] | Literal["auto"] = "auto"
+    max_concurrency: int = Field(default=8, ge=1, le=64)
     max_attempts: int = Field(default=3, ge=1, le=20)
     item_timeout_s: float = Field(default=600, gt=0)
     warmup_duration_s: float = Field(default=60, ge=0)

@@ -33,6 +33,7 @@ from playwright.async_api import Error as PlaywrightError
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
+from automation.autoscale import Autoscaler
 from automation.browser import BrowserPool, ProxySettings
 from automation.config import AutomationConfig, SitesConfig
 from automation.errors import (
@@ -117,7 +118,14 @@ class Runner:
         self._started = False
         self._rng = random.Random()
         self._adapters: dict[str, SiteAdapter] = {}
-        self.concurrency = config.concurrency
+        self.autoscaler: Autoscaler | None = None
+        if config.concurrency == "auto":
+            self.autoscaler = Autoscaler(
+                config.max_concurrency, demand=lambda: len(self._tasks) >= self.concurrency
+            )
+            self.concurrency = self.autoscaler.level
+        else:
+            self.concurrency = config.concurrency
 
     @property
     def in_flight(self) -> int:
@@ -130,6 +138,8 @@ class Runner:
         self._started = True
         await self.recover()
         self._heartbeat = asyncio.create_task(self._renew_leases(), name="runner-heartbeat")
+        if self.autoscaler is not None:
+            await self.autoscaler.__aenter__()
         return self
 
     async def __aexit__(
@@ -157,6 +167,8 @@ class Runner:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._heartbeat
             self._heartbeat = None
+        if self.autoscaler is not None:
+            await self.autoscaler.__aexit__(None, None, None)
 
     async def run_until_settled(self, run_id: int) -> None:
         """Drive one run's items (and only those) until every one is final."""
@@ -174,6 +186,8 @@ class Runner:
                 await self.recover()
                 next_recovery = time.monotonic() + self._config.lease_s / 2
             await self._stop_cancelled_items()
+            if self.autoscaler is not None:
+                self.concurrency = self.autoscaler.level
             free = self.concurrency - len(self._tasks)
             if free > 0:
                 for claimed in await self._claim(run_id, free):

@@ -132,17 +132,28 @@ def _check_toml(file: Path) -> None:
 
 
 def _describe(exc: ValidationError, file: Path | None) -> str:
-    problems = []
+    problems: dict[str, list[str]] = {}
+    shown: dict[str, str] = {}
     for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"])
-        env = ENV_PREFIX + "__".join(str(part).upper() for part in error["loc"])
-        shown = "<hidden>" if key in _SECRET_KEYS else repr(error.get("input"))
+        # A union's branches add their tag to the location ("constrained-int"); keep the key.
+        parts = [str(p) for p in error["loc"] if str(p).isidentifier()]
+        key = ".".join(parts)
+        env = ENV_PREFIX + "__".join(part.upper() for part in parts)
         if error["type"] == "extra_forbidden":
-            problems.append(f"{key}: unknown setting")
+            problems.setdefault(key, []).append("unknown setting")
+            shown[key] = ""
             continue
-        problems.append(f"{key} = {shown}: {error['msg'].lower()} (from {env} or the file)")
+        value = "<hidden>" if key in _SECRET_KEYS else repr(error.get("input"))
+        shown[key] = f" = {value}"
+        problems.setdefault(key, []).append(error["msg"].lower())
+        problems[key] = list(dict.fromkeys(problems[key]))
+        shown[key] += f" (from {env} or the file)"
+    described = [
+        f"{key}{shown[key]}: {' or '.join(msgs)}" if shown[key] else f"{key}: {msgs[0]}"
+        for key, msgs in problems.items()
+    ]
     where = f" in {file}" if file else ""
-    return f"invalid configuration{where}: " + "; ".join(problems)
+    return f"invalid configuration{where}: " + "; ".join(described)
 
 
 def _resolve_paths(settings: Settings, file: Path | None) -> Settings:

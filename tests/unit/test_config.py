@@ -62,7 +62,9 @@ def test_bad_env_value_names_key_value_and_expectation(
 
 
 def test_out_of_range_value_is_rejected(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"automation\.max_attempts = 0: .*greater than"):
+    with pytest.raises(
+        ConfigError, match=r"automation\.max_attempts = 0 \(from .*\): .*greater than"
+    ):
         load_settings(write(tmp_path, "[automation]\nmax_attempts = 0\n"))
 
 

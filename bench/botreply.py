@@ -1,0 +1,78 @@
+"""How fast `fleetbot serve` answers /status while it warms up the fleet.
+
+The real serve process talks to the fake Bot API of tests/fake_telegram.py; a /status is
+injected every 0.3 s during a warmup of every account, and the time from injecting it to
+the bot's reply reaching the fake server is recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from automation.accounts import AccountRow, AccountService
+from storage.config import StorageConfig
+from storage.db import Database
+from tests.fake_telegram import Call, FakeBotAPI
+
+ADMIN = 1001
+TOKEN = "123456:bench-token"
+PROBE_EVERY_S = 0.3
+MAX_PROBES = 200
+CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
+
+
+def _is_status_reply(call: Call) -> bool:
+    return call.method == "sendMessage" and str(call.params.get("text", "")).startswith(
+        "fleetbot "
+    )
+
+
+def _reply_after(sent: float) -> Callable[[Call], bool]:
+    return lambda call: call.at >= sent and _is_status_reply(call)
+
+
+async def bot_reply_times(site_url: str, users: list[str], data_dir: Path) -> list[float]:
+    """Milliseconds from each injected /status to its reply, during a whole warmup."""
+    async with Database(StorageConfig(data_dir=data_dir)) as db:
+        await AccountService(db.secrets).import_rows(
+            [AccountRow(u, "demo", u, f"pw-{u}") for u in users]
+        )
+    async with FakeBotAPI(token=TOKEN) as api:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FLEETBOT_")}
+        env |= {
+            "FLEETBOT_CONFIG": str(CONFIG),
+            "FLEETBOT_STORAGE__DATA_DIR": str(data_dir),
+            "FLEETBOT_BOT__TOKEN": TOKEN,
+            "FLEETBOT_BOT__ADMINS": f"[{ADMIN}]",
+            "FLEETBOT_BOT__API_BASE": api.url,
+            "FLEETBOT_SITES__DEMO__BASE_URL": site_url,
+            "FLEETBOT_AUTOMATION__WARMUP_DURATION_S": "3",
+            "FLEETBOT_LOG__LEVEL": "WARNING",
+        }
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "serve", env=env, stdout=asyncio.subprocess.DEVNULL
+        )
+        try:
+            await api.wait_for(lambda c: c.method == "getUpdates", within=60)
+            api.inject_message(ADMIN, "/warmup all")
+            await api.wait_for_message(ADMIN, contains="Run #1 (warmup)", within=60)
+            times: list[float] = []
+            for _ in range(MAX_PROBES):
+                sent = time.monotonic()
+                api.inject_message(ADMIN, "/status")
+                reply = await api.wait_for(_reply_after(sent), within=30)
+                times.append((reply.at - sent) * 1000)
+                if "Run #1 (warmup) " in " ".join(
+                    m.get("text", "") for m in api.sent(ADMIN) if "succeeded:" in m.get("text", "")
+                ):
+                    break
+                await asyncio.sleep(PROBE_EVERY_S)  # the probing rate, not a condition
+            return times
+        finally:
+            proc.terminate()
+            await proc.wait()
