@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+import psutil
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
@@ -188,7 +189,7 @@ class BrowserPool:
                 ) from None
         self.executable = find_chromium(config, playwright.chromium.executable_path)
         try:
-            return await playwright.chromium.launch(
+            browser = await playwright.chromium.launch(
                 executable_path=self.executable,
                 headless=config.headless,
                 args=launch_args(config),
@@ -197,6 +198,9 @@ class BrowserPool:
             raise BrowserNotFound(
                 f"cannot start {self.executable}: {exc.message.splitlines()[0]}"
             ) from None
+        if config.browser_nice:
+            await asyncio.to_thread(lower_browser_priority, config.browser_nice)
+        return browser
 
     async def _acquire(self) -> _Generation:
         async with self._lock:
@@ -254,6 +258,23 @@ class BrowserPool:
                     await ctx.close()
         finally:
             await self._release(gen)
+
+
+def lower_browser_priority(niceness: int) -> int:
+    """Renice this process's Chromium processes; the renderers they fork inherit it.
+
+    On a small machine busy pages would otherwise starve the event loop that runs the bot,
+    the scheduler and the runner. Returns how many processes were changed.
+    """
+    changed = 0
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if "chrom" in proc.name().lower() and proc.nice() < niceness:
+                proc.nice(niceness)
+                changed += 1
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return changed
 
 
 def _mark_dead(gen: _Generation) -> None:

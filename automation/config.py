@@ -27,6 +27,8 @@ class AutomationConfig(BaseModel):
     executable_path: str | None = None
     connect_url: str | None = None
     browser_args: tuple[str, ...] = ()
+    # Niceness of launched Chromium processes, so pages never starve the event loop.
+    browser_nice: int = Field(default=10, ge=0, le=19)
     trace: Literal["off", "on-failure"] = "off"
     navigation_timeout_s: float = Field(default=30, gt=0)
 

@@ -1,23 +1,25 @@
 """What a benchmark configuration costs: wall time, CPU, memory (PSS) and event-loop lag.
 
 CPU and memory cover this process and every process under it (Chromium, Playwright's
-driver). A sampler thread reads them every 0.2 s, so short-lived children are counted by
-their last reading; the loop-lag ticker is a task on the loop being measured.
+driver). bench/sampler.py reads them every 0.2 s from a separate process (reading /proc
+in this one would hold the GIL and show up as loop lag), so short-lived children count
+with their last reading; the loop-lag ticker is a task on the loop being measured.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import statistics
-import threading
+import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
-import psutil
-
-SAMPLE_S = 0.2
+SAMPLER = Path(__file__).with_name("sampler.py")
 TICK_S = 0.05
 
 
@@ -46,54 +48,6 @@ class Figures:
         }
 
 
-class _Sampler(threading.Thread):
-    """Reads the process tree's CPU times and PSS until stopped."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True, name="bench-sampler")
-        self.stop = threading.Event()
-        self.cpu: dict[int, float] = {}
-        self.peak_pss = 0
-        self.me = psutil.Process()
-        self.base_cpu = self._cpu(self.me)
-
-    @staticmethod
-    def _cpu(proc: psutil.Process) -> float:
-        times = proc.cpu_times()
-        return float(times.user + times.system)
-
-    def sample(self) -> None:
-        pss = 0
-        for proc in [self.me, *self.me.children(recursive=True)]:
-            try:
-                self.cpu[proc.pid] = self._cpu(proc)
-                pss += proc.memory_full_info().pss
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                continue
-        self.peak_pss = max(self.peak_pss, pss)
-
-    def run(self) -> None:
-        while not self.stop.wait(SAMPLE_S):
-            self.sample()
-
-
-@contextmanager
-def _tree_sampler() -> Iterator[_Sampler]:
-    sampler = _Sampler()
-    children_before = {p.pid: _Sampler._cpu(p) for p in sampler.me.children(recursive=True)}
-    sampler.start()
-    try:
-        yield sampler
-    finally:
-        sampler.stop.set()
-        sampler.join()
-        sampler.sample()
-        for pid, before in children_before.items():  # only what was spent while measuring
-            if pid in sampler.cpu:
-                sampler.cpu[pid] -= before
-        sampler.cpu[sampler.me.pid] -= sampler.base_cpu
-
-
 async def _ticker(lags: list[float], stop: asyncio.Event) -> None:
     while not stop.is_set():
         before = time.monotonic()
@@ -105,15 +59,23 @@ async def _ticker(lags: list[float], stop: asyncio.Event) -> None:
 async def measured(accounts: int) -> AsyncIterator[Figures]:
     """Measure the body: wall time, CPU and peak PSS of the process tree, loop lag."""
     figures = Figures(accounts=accounts)
+    sampler = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(SAMPLER),
+        str(os.getpid()),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
     stop = asyncio.Event()
     ticker = asyncio.create_task(_ticker(figures.lags_ms, stop))
     start = time.monotonic()
-    with _tree_sampler() as sampler:
-        try:
-            yield figures
-        finally:
-            figures.wall_s = time.monotonic() - start
-            stop.set()
-            await ticker
-    figures.cpu_s = sum(max(0.0, v) for v in sampler.cpu.values())
-    figures.pss_mb_peak = sampler.peak_pss / 2**20
+    try:
+        yield figures
+    finally:
+        figures.wall_s = time.monotonic() - start
+        stop.set()
+        await ticker
+        out, _ = await sampler.communicate(b"")
+    readings = json.loads(out)
+    figures.cpu_s = float(readings["cpu_s"])
+    figures.pss_mb_peak = float(readings["pss_mb_peak"])

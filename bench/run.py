@@ -148,10 +148,13 @@ def plot(doc: dict[str, Any], path: Path) -> None:
     for r in doc["runs"]:
         if r["concurrency"] == "auto":
             left.axhline(r["accounts_per_min"], color="green", ls=":", label="auto")
-    left.set(xlabel="concurrency", ylabel="accounts / minute", xscale="log", title="Throughput")
+    left.set(xlabel="concurrency", ylabel="accounts / minute", title="Throughput")
     left.legend()
     right.plot(xs, [r["pss_mb_peak"] for r in fixed], "o-", color="tab:red")
-    right.set(xlabel="concurrency", ylabel="peak PSS (MB)", xscale="log", title="Memory")
+    right.set(xlabel="concurrency", ylabel="peak PSS (MB)", title="Memory")
+    for axis in (left, right):
+        axis.set_xscale("log", base=2)
+        axis.set_xticks(xs, [str(x) for x in xs])
     fig.suptitle(f"{doc['accounts']} accounts, {DURATION_S:.0f} s warmup, {LATENCY_MS} ms latency")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
