@@ -152,7 +152,7 @@ async def build(settings: Settings) -> AsyncIterator[App]:
             settings=settings,
             runs=runs,
             accounts=AccountService(db.secrets),
-            media=MediaIntake(bot, runs, data_dir, local_api=bool(settings.bot.api_base)),
+            media=MediaIntake(bot, runs, data_dir, limit_mb=settings.bot.download_limit_mb),
             launcher=Launcher(bot, runs, runner.wake),
             questions=questions,
             status_source=StatusSource(runner, pool, scheduler.next_fires),

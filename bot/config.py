@@ -41,6 +41,9 @@ class BotConfig(BaseModel):
     token: SecretStr | None = None
     admins: tuple[int, ...] = ()
     api_base: str | None = None
+    # The largest file the bot downloads; the public Bot API allows 20 MB, a local Bot API
+    # server (api_base) up to 2000.
+    download_limit_mb: int = Field(default=20, ge=1, le=2000)
     language: Literal["auto", "en", "ru"] = "auto"
     progress_edit_s: float = Field(default=3.0, ge=0.5)
     shutdown_grace_s: float = Field(default=30.0, ge=0)

@@ -17,8 +17,6 @@ from automation.errors import FleetbotError
 from automation.runs import RunService
 from storage.models import Video
 
-# What the public Bot API lets a bot download; a local Bot API server has no such limit.
-CLOUD_DOWNLOAD_LIMIT = 20 * 1024 * 1024
 DOCUMENT_LIMIT = 5 * 1024 * 1024
 
 
@@ -34,11 +32,11 @@ class FileTooBig(FleetbotError):
 class MediaIntake:
     """Downloads files the operator sends."""
 
-    def __init__(self, bot: Bot, runs: RunService, data_dir: Path, *, local_api: bool) -> None:
+    def __init__(self, bot: Bot, runs: RunService, data_dir: Path, *, limit_mb: int) -> None:
         self._bot = bot
         self._runs = runs
         self._incoming = data_dir / "incoming"
-        self._limit = None if local_api else CLOUD_DOWNLOAD_LIMIT
+        self._limit = limit_mb * 2**20
 
     async def store_video(self, file_id: str, size: int | None, caption: str = "") -> Video:
         """Download a video to the data dir and store it (checked, deduplicated)."""
@@ -67,6 +65,6 @@ class MediaIntake:
         return data
 
     @staticmethod
-    def _check_size(size: int | None, limit: int | None) -> None:
-        if limit is not None and size is not None and size > limit:
+    def _check_size(size: int | None, limit: int) -> None:
+        if size is not None and size > limit:
             raise FileTooBig(size, limit)

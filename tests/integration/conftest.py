@@ -57,6 +57,25 @@ class Engine:
             ]
         )
 
+    def runner(
+        self,
+        pool: BrowserPool,
+        config: AutomationConfig,
+        reporter: Reporter | None = None,
+        operator: Operator | None = None,
+    ) -> Runner:
+        """A runner built the way the composition root builds it."""
+        return Runner(
+            config=config,
+            sites=self.settings.sites,
+            pool=pool,
+            secrets=self.db.secrets,
+            runs=self.runs,
+            artifacts_dir=self.settings.storage.data_dir / "artifacts",
+            reporter=reporter,
+            operator=operator,
+        )
+
     async def drive(
         self,
         run_id: int,
@@ -67,24 +86,16 @@ class Engine:
         **changes: Any,
     ) -> BrowserPool:
         config = self.automation(**changes)
-        async with BrowserPool(config) as pool:
-            runner = Runner(
-                config=config,
-                sites=self.settings.sites,
-                pool=pool,
-                secrets=self.db.secrets,
-                runs=self.runs,
-                artifacts_dir=self.settings.storage.data_dir / "artifacts",
-                reporter=reporter,
-                operator=operator,
-            )
-            async with runner:
-                if on_pool is None:
-                    await runner.run_until_settled(run_id)
-                else:
-                    async with asyncio.TaskGroup() as group:
-                        group.create_task(runner.run_until_settled(run_id))
-                        group.create_task(on_pool(pool))
+        async with (
+            BrowserPool(config) as pool,
+            self.runner(pool, config, reporter, operator) as runner,
+        ):
+            if on_pool is None:
+                await runner.run_until_settled(run_id)
+            else:
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(runner.run_until_settled(run_id))
+                    group.create_task(on_pool(pool))
         return pool
 
 

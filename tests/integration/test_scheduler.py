@@ -53,24 +53,14 @@ class Finished:
 @asynccontextmanager
 async def serving_runner(engine: Engine, reporter: Finished) -> AsyncIterator[Runner]:
     config = engine.automation()
-    async with BrowserPool(config) as pool:
-        runner = Runner(
-            config=config,
-            sites=engine.settings.sites,
-            pool=pool,
-            secrets=engine.db.secrets,
-            runs=engine.runs,
-            artifacts_dir=engine.settings.storage.data_dir / "artifacts",
-            reporter=reporter,
-        )
-        async with runner:
-            task = asyncio.create_task(runner.serve())
-            try:
-                yield runner
-            finally:
-                task.cancel()
-                with pytest.raises(asyncio.CancelledError):
-                    await task
+    async with BrowserPool(config) as pool, engine.runner(pool, config, reporter) as runner:
+        task = asyncio.create_task(runner.serve())
+        try:
+            yield runner
+        finally:
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
 
 
 async def test_every_two_seconds_fires_repeatedly_without_overlap(engine: Engine) -> None:

@@ -28,7 +28,7 @@ bad-run-id = “{ $value }” is not a run number.
 unbalanced-quotes = A quote is not closed: check the command's quotes.
 error = ⚠️ { $message }
 upload-needs-video = Send /upload as the caption of a video, or reply to a video with /upload.
-video-too-big = That file is { $size_mb } MB; the Telegram Bot API lets bots download at most { $limit_mb } MB. Run a local Bot API server and set bot.api_base to send bigger files.
+video-too-big = That file is { $size_mb } MB; this bot downloads at most { $limit_mb } MB (the public Bot API's limit is 20 MB). For bigger files run a local Bot API server, set bot.api_base and raise bot.download_limit_mb.
 video-rejected = That file cannot be uploaded: { $reason }
 video-stored = Video stored ({ $size_mb } MB).
 

@@ -28,7 +28,7 @@ bad-run-id = «{ $value }» — не номер запуска.
 unbalanced-quotes = Кавычка не закрыта: проверьте кавычки в команде.
 error = ⚠️ { $message }
 upload-needs-video = Отправьте /upload подписью к видео или ответом на видео.
-video-too-big = Файл весит { $size_mb } МБ; через Bot API бот может скачать не больше { $limit_mb } МБ. Для больших файлов запустите локальный Bot API сервер и укажите bot.api_base.
+video-too-big = Файл весит { $size_mb } МБ; бот скачивает не больше { $limit_mb } МБ (у публичного Bot API предел 20 МБ). Для больших файлов запустите локальный Bot API сервер, укажите bot.api_base и увеличьте bot.download_limit_mb.
 video-rejected = Этот файл нельзя загрузить: { $reason }
 video-stored = Видео сохранено ({ $size_mb } МБ).
 
