@@ -20,6 +20,7 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -29,6 +30,7 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.types import ForceReply, FSInputFile, InputMediaPhoto
+from tortoise.exceptions import BaseORMException
 from tortoise.transactions import in_transaction
 
 from automation.runs import RunService
@@ -128,8 +130,8 @@ class Outbox:
             self._wake.clear()
             try:
                 delay = await self.send_due()
-            except (OSError, RuntimeError) as exc:  # database trouble: keep the loop alive
-                log.warning("outbox could not read its rows: %s", exc)
+            except (OSError, BaseORMException) as exc:  # database trouble: keep going
+                log.warning("outbox cannot use the database: %s", exc)
                 delay = POLL_S
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
@@ -190,6 +192,9 @@ class Outbox:
                 attempts=row.attempts + 1,
                 last_error=str(exc)[:500],
             )
+        except TelegramAPIError as exc:  # anything else Telegram says: try again later
+            backoff = min(MAX_BACKOFF_S, 2.0 ** min(row.attempts, 6))
+            await self._postpone(row, backoff, type(exc).__name__)
         else:
             self._gate.sent(row.chat_id)
             self.delivered += 1
