@@ -11,6 +11,7 @@ import io
 import uuid
 from pathlib import Path
 
+import aiohttp
 from aiogram import Bot
 
 from automation.errors import FleetbotError
@@ -47,7 +48,12 @@ class MediaIntake:
             file = await self._bot.get_file(file_id)
             if file.file_path is None:
                 raise FleetbotError("Telegram did not give a path for that file")
-            await self._bot.download_file(file.file_path, part, timeout=600)
+            try:
+                await self._bot.download_file(file.file_path, part, timeout=600)
+            except (aiohttp.ClientError, TimeoutError) as exc:  # aiogram does not map these
+                raise FleetbotError(
+                    f"could not download the file from Telegram ({type(exc).__name__})"
+                ) from None
             return await self._runs.store_video(part, caption)
         finally:
             await asyncio.to_thread(part.unlink, missing_ok=True)
@@ -59,7 +65,12 @@ class MediaIntake:
         if file.file_path is None:
             raise FleetbotError("Telegram did not give a path for that file")
         buffer = io.BytesIO()
-        await self._bot.download_file(file.file_path, buffer)
+        try:
+            await self._bot.download_file(file.file_path, buffer)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise FleetbotError(
+                f"could not download the file from Telegram ({type(exc).__name__})"
+            ) from None
         data = buffer.getvalue()
         self._check_size(len(data), DOCUMENT_LIMIT)
         return data

@@ -82,7 +82,8 @@ class FakeBotAPI:
         self._faults: list[_Fault] = []
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
-        self._site: web.TCPSite | None = None
+        self._app: web.Application | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -91,33 +92,36 @@ class FakeBotAPI:
         return f"http://127.0.0.1:{self.port}"
 
     async def __aenter__(self) -> FakeBotAPI:
-        app = web.Application(client_max_size=64 * 2**20)
-        app.router.add_route("*", "/bot{token}/{method}", self._api)
-        app.router.add_get("/file/bot{token}/{path:.*}", self._download)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await self._runner.setup()
+        self._app = web.Application(client_max_size=64 * 2**20)
+        self._app.router.add_route("*", "/bot{token}/{method}", self._api)
+        self._app.router.add_get("/file/bot{token}/{path:.*}", self._download)
         await self.come_back()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         async with self._changed:
             self._changed.notify_all()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self.go_down()
+        for task in list(self._tasks):
+            await task
 
     async def go_down(self) -> None:
-        """Stop listening: the bot gets connection refused."""
-        if self._site is not None:
-            await self._site.stop()
-            self._site = None
+        """Stop listening and drop open connections: the bot gets connection refused."""
+        if self._runner is not None:
+            await self._runner.cleanup()  # also closes keep-alive connections
+            self._runner = None
 
     async def come_back(self) -> None:
         """Listen again, on the same port."""
-        assert self._runner is not None
-        self._site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
-        await self._site.start()
+        assert self._app is not None
+        self._runner = web.AppRunner(
+            self._app, handle_signals=False, access_log=None, shutdown_timeout=0.2
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
+        await site.start()
         if not self.port:
-            server = self._site._server
+            server = site._server  # aiohttp has no public accessor for the bound port
             assert isinstance(server, asyncio.Server)
             self.port = int(server.sockets[0].getsockname()[1])
 
@@ -211,7 +215,9 @@ class FakeBotAPI:
 
     def _push(self, update: dict[str, Any]) -> None:
         self._updates.append({"update_id": next(self._update_ids), **update})
-        asyncio.get_running_loop().create_task(self._notify())
+        task = asyncio.get_running_loop().create_task(self._notify())
+        self._tasks.add(task)  # kept until done: waiters are woken from async code only
+        task.add_done_callback(self._tasks.discard)
 
     async def _notify(self) -> None:
         async with self._changed:
