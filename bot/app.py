@@ -31,6 +31,7 @@ from automation.runs import RunService
 from automation.scheduler import FleetScheduler, SchedulerSettings
 from automation.schedules import ScheduleService
 from automation.videoqueue import VideoQueue
+from bot.alerts import StorageAlerts
 from bot.commands import open_database
 from bot.config import ConfigError, Settings
 from bot.handlers import build_router
@@ -41,6 +42,7 @@ from bot.operator import QuestionBox, TelegramOperator
 from bot.outbox import ChatGate, Outbox
 from bot.progress import TelegramReporter
 from bot.status import StatusSource
+from storage.health import StorageHealth
 from storage.locks import SchedulerLock
 
 log = logging.getLogger(__name__)
@@ -121,6 +123,10 @@ async def build(settings: Settings) -> AsyncIterator[App]:
         reporter = TelegramReporter(bot, runs, gate, outbox, settings.bot.progress_edit_s)
         stack.push_async_callback(reporter.close)
         pool = await stack.enter_async_context(BrowserPool(settings.automation))
+        health = StorageHealth()
+        alerts = StorageAlerts(bot, settings.bot.admins, language)
+        health.subscribe(alerts)
+        stack.push_async_callback(alerts.close)
         runner = await stack.enter_async_context(
             Runner(
                 config=settings.automation,
@@ -133,6 +139,7 @@ async def build(settings: Settings) -> AsyncIterator[App]:
                 operator=TelegramOperator(
                     questions, outbox, settings.bot.admins, data_dir / "questions", language
                 ),
+                health=health,
             )
         )
         scheduler = await stack.enter_async_context(

@@ -19,6 +19,9 @@ DEFAULT_LANGUAGE = "en"
 Choice = Literal["auto", "en", "ru"]
 
 
+MAX_ARG_CHARS = 2000  # below Fluent's 2500-character limit for one placeable
+
+
 class Texts:
     """Formats messages of one language; missing ones fall back to English."""
 
@@ -28,7 +31,12 @@ class Texts:
         self._bundles = [_bundle(code) for code in chain]
 
     def __call__(self, message_id: str, **args: Any) -> str:
-        """The message ``message_id`` with its arguments filled in."""
+        """The message ``message_id`` with its arguments filled in.
+
+        Long string arguments are cut: Fluent prints ``{???}`` instead of any argument over
+        2500 characters (a /warmup naming 700 unknown labels, an /import of 200 accounts).
+        """
+        args = {key: _cut(value) for key, value in args.items()}
         for bundle in self._bundles:
             if bundle.has_message(message_id):
                 pattern = bundle.get_message(message_id).value
@@ -36,6 +44,12 @@ class Texts:
                     text, _errors = bundle.format_pattern(pattern, args)
                     return str(text)
         return message_id
+
+
+def _cut(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_ARG_CHARS:
+        return value[: MAX_ARG_CHARS - 1] + "…"
+    return value
 
 
 def _bundle(language: str) -> FluentBundle:

@@ -12,8 +12,10 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
 from automation.errors import FleetbotError
 from bot.i18n import Choice, Texts, pick_language, texts
+from bot.media import FileTooBig
 from bot.parsing import USAGE, UsageError
 from storage.db import StorageError
+from storage.health import STORAGE_ERRORS, describe
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +80,13 @@ class ReplyErrors(BaseMiddleware):
             return await handler(event, data)
         except UsageError as exc:
             text = usage_text(t, exc)
+        except FileTooBig as exc:
+            text = t("video-too-big", size_mb=exc.size // 2**20, limit_mb=exc.limit // 2**20)
         except (FleetbotError, StorageError) as exc:
             text = t("error", message=str(exc))
+        except STORAGE_ERRORS as exc:  # the database or disk failed: say so, stay up
+            log.error("storage error while handling an update: %s", describe(exc))
+            text = t("storage-error")
         await _reply(event, text)
         return None
 

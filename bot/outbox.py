@@ -30,12 +30,12 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.types import ForceReply, FSInputFile, InputMediaPhoto
-from tortoise.exceptions import BaseORMException
 from tortoise.transactions import in_transaction
 
 from automation.runs import RunService
 from bot.i18n import texts
 from bot.views import summary_keyboard, summary_text
+from storage.health import STORAGE_ERRORS
 from storage.models import ItemStatus, Notification, NotificationStatus, Run
 
 log = logging.getLogger(__name__)
@@ -43,9 +43,11 @@ log = logging.getLogger(__name__)
 POLL_S = 1.0
 PER_CHAT_INTERVAL_S = 1.0
 MAX_BACKOFF_S = 60.0
+# Retrying while the Bot API is unreachable is free for Telegram, and the sooner a retry
+# comes after it is back, the sooner owed messages arrive: keep these retries close.
+MAX_NETWORK_BACKOFF_S = 10.0
 ALBUM_SIZE = 10
 _PERMANENT = (TelegramBadRequest, TelegramForbiddenError, TelegramNotFound)
-_TRANSIENT = (TelegramNetworkError, TelegramServerError)
 
 QuestionSent = Callable[[int, int], None]
 
@@ -130,7 +132,7 @@ class Outbox:
             self._wake.clear()
             try:
                 delay = await self.send_due()
-            except (OSError, BaseORMException) as exc:  # database trouble: keep going
+            except STORAGE_ERRORS as exc:  # database trouble: keep going
                 log.warning("outbox cannot use the database: %s", exc)
                 delay = POLL_S
             with contextlib.suppress(TimeoutError):
@@ -180,7 +182,10 @@ class Outbox:
         except TelegramRetryAfter as exc:
             self._gate.retry_after(row.chat_id, exc.retry_after)
             await self._postpone(row, exc.retry_after, f"retry after {exc.retry_after}s")
-        except _TRANSIENT as exc:
+        except TelegramNetworkError as exc:  # unreachable: costs Telegram nothing to retry
+            backoff = min(MAX_NETWORK_BACKOFF_S, 2.0 ** min(row.attempts, 6))
+            await self._postpone(row, backoff, type(exc).__name__)
+        except TelegramServerError as exc:
             backoff = min(MAX_BACKOFF_S, 2.0 ** min(row.attempts, 6))
             await self._postpone(row, backoff, type(exc).__name__)
         except TelegramUnauthorizedError:

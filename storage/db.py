@@ -13,7 +13,6 @@ from types import TracebackType
 from typing import Any, Self
 
 from tortoise import Tortoise
-from tortoise.exceptions import BaseORMException
 from tortoise.migrations.api import migrate
 
 from storage.config import StorageConfig
@@ -25,6 +24,7 @@ from storage.crypto import (
     key_from_env,
     read_key_file,
 )
+from storage.health import STORAGE_ERRORS
 from storage.models import Setting
 
 APP = "models"
@@ -120,7 +120,7 @@ class Database:
                 await asyncio.to_thread(ensure_data_dir, self.config.data_dir)
             await migrate(config=tortoise_config(self.config))
             await Tortoise.init(config=tortoise_config(self.config))
-        except (OSError, BaseORMException) as exc:
+        except STORAGE_ERRORS as exc:
             await Tortoise.close_connections()
             raise StorageError(f"cannot open database {where}: {_one_line(exc)}") from None
         self._open = True
