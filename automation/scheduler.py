@@ -1,35 +1,43 @@
 """Fires schedules on time, once: APScheduler holds the triggers, the database the truth.
 
 At start every enabled schedule is checked for fires missed while fleetbot was down
-(from ``Schedule.last_fired_at``): the latest one runs once if it is at most
-``misfire_grace_s`` old, older ones produce one notification instead. Then one job per
-schedule is added to an ``AsyncIOScheduler`` with a memory store, rebuilt by ``reload()``
-whenever schedules change. A fire creates the run and moves ``last_fired_at`` in one
-transaction, so a restart never repeats a fire; a fire whose previous run of the same
-schedule is still open is skipped and its chat is told.
+(counted from ``last_fired_at``, its creation or its last resume): the latest one runs once
+if it is at most ``misfire_grace_s`` old; older ones run nothing and produce one
+notification. Then one job per schedule is added to an ``AsyncIOScheduler`` with a memory
+store, re-synced by ``reload()`` whenever schedules change. A fire creates the run and moves
+``last_fired_at`` in one transaction, so a restart never repeats a fire; a fire whose
+previous run of the same schedule is still open is skipped and its chat is told. Fires that
+APScheduler itself drops (``EVENT_JOB_MAX_INSTANCES``, ``EVENT_JOB_MISSED``) are reported too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from automation.errors import FleetbotError
 from automation.runs import Requester, RunService
+from automation.schedule_notices import MAX_COUNTED, ScheduleNotices
 from automation.schedules import When
 from automation.videoqueue import VideoQueue
-from storage.models import Notification, Run, RunKind, RunStatus, Schedule, Trigger
+from storage.health import STORAGE_ERRORS
+from storage.models import Run, RunKind, RunStatus, Schedule, Trigger
 
 log = logging.getLogger(__name__)
 
 _OPEN = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.INTERRUPTED)
+_JOB = "schedule-"
+_SYNC_ERRORS: tuple[type[BaseException], ...] = (*STORAGE_ERRORS, FleetbotError, ValueError)
 SYNC_S = 30
 
 
@@ -58,19 +66,36 @@ class FleetScheduler:
         self._runs = runs
         self._queue = VideoQueue(runs)
         self._on_run_created = on_run_created
-        self._on_notified = on_notified
+        self._notices = ScheduleNotices(settings.admins, settings.misfire_grace_s, on_notified)
         self._scheduler: AsyncIOScheduler | None = None
-        self._live: dict[str, tuple[str, str]] = {}
+        self._live: dict[str, tuple[str, str, datetime]] = {}
+        self._reports: set[asyncio.Task[None]] = set()
+        self._reloading = asyncio.Lock()  # a stale reload must not undo a newer one
 
     async def __aenter__(self) -> Self:
         if self._scheduler is not None:
             raise RuntimeError("scheduler already started")
-        self._scheduler = AsyncIOScheduler(timezone=self._settings.timezone)
+        grace = self._settings.misfire_grace_s
+        self._scheduler = AsyncIOScheduler(
+            timezone=self._settings.timezone,
+            job_defaults={"misfire_grace_time": grace, "coalesce": True, "max_instances": 1},
+        )
+        self._scheduler.add_listener(self._on_dropped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
         self._scheduler.start()  # inside the running loop, as APScheduler requires
-        await self.catch_up()
-        await self.reload()
+        try:
+            await self.catch_up()
+            await self.reload()
+        except BaseException:
+            await self._stop()
+            raise
         self._scheduler.add_job(
-            self._sync, "interval", seconds=SYNC_S, id="sync", coalesce=True, max_instances=1
+            self._sync,
+            "interval",
+            seconds=SYNC_S,
+            id="sync",
+            misfire_grace_time=SYNC_S,
+            coalesce=True,
+            max_instances=1,
         )
         return self
 
@@ -80,10 +105,15 @@ class FleetScheduler:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        await self._stop()
+
+    async def _stop(self) -> None:
         if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
+            self._scheduler.shutdown(wait=False)  # cancels a fire in flight: it rolls back
             self._scheduler = None
             self._live.clear()
+        if self._reports:  # short database writes: let them finish
+            await asyncio.gather(*self._reports)
 
     async def reload(self) -> None:
         """Make the live triggers match the enabled schedules in the database.
@@ -91,17 +121,22 @@ class FleetScheduler:
         Only schedules that were added, removed, paused or changed are touched, so a
         reload never moves a trigger that is about to fire.
         """
-        scheduler = self._scheduler
-        if scheduler is None:
+        async with self._reloading:
+            await self._reload()
+
+    async def _reload(self) -> None:
+        if self._scheduler is None:
             return
-        wanted = {
-            f"schedule-{s.id}": s for s in await Schedule.filter(enabled=True).order_by("id")
-        }
+        enabled = await Schedule.filter(enabled=True).order_by("id")
+        scheduler = self._scheduler
+        if scheduler is None:  # stopped while the query ran
+            return
+        wanted = {f"{_JOB}{schedule.id}": schedule for schedule in enabled}
         for job_id in set(self._live) - set(wanted):
             scheduler.remove_job(job_id)
             del self._live[job_id]
         for job_id, schedule in wanted.items():
-            signature = (schedule.expression, schedule.timezone)
+            signature = (schedule.expression, schedule.timezone, schedule.created_at)
             if self._live.get(job_id) == signature:
                 continue
             scheduler.add_job(
@@ -121,7 +156,7 @@ class FleetScheduler:
         """Pick up schedules changed by another process (``fleetbot schedules ...``)."""
         try:
             await self.reload()
-        except (OSError, FleetbotError, ValueError) as exc:
+        except _SYNC_ERRORS as exc:
             log.warning("could not reload schedules: %s", exc)
 
     async def next_fires(self) -> list[tuple[str, datetime]]:
@@ -136,44 +171,48 @@ class FleetScheduler:
         return sorted(fires, key=lambda fire: fire[1])
 
     async def catch_up(self, now: datetime | None = None) -> None:
-        """Run (once) or report the fires missed while nothing was running."""
+        """Run the latest fire missed within the grace time once; report older ones once."""
         now = now or datetime.now(UTC)
-        grace = timedelta(seconds=self._settings.misfire_grace_s)
-        for schedule in await Schedule.filter(enabled=True):
-            missed = _missed(schedule, now)
-            if not missed:
+        too_old = now - timedelta(seconds=self._settings.misfire_grace_s)
+        for schedule in await Schedule.filter(enabled=True).order_by("id"):
+            when, since = When(schedule.expression, schedule.timezone), counted_from(schedule)
+            latest = when.latest_fire(since, now, anchor=schedule.created_at)
+            if latest is None:
                 continue
-            latest = missed[-1]
-            if now - latest <= grace:
+            old = when.latest_fire(since, too_old, anchor=schedule.created_at)
+            if old is not None:
+                missed = when.fires_between(
+                    since, until=old, count=MAX_COUNTED + 1, anchor=schedule.created_at
+                )
+                if missed[-1].astimezone(UTC) != old:  # counting stopped early: name the last
+                    missed.append(old)
+                await _mark_fired(schedule.id, old)
+                await self._notices.missed(schedule, missed, "while fleetbot was down")
+            if latest > too_old:
                 log.info("schedule #%d: catching up the fire due %s", schedule.id, latest)
                 await self.fire(schedule.id, due=latest)
-                continue
-            await self._notify(
-                schedule,
-                f"Schedule #{schedule.id} ({schedule.kind} {schedule.expression}) missed "
-                f"{len(missed)} fire(s) while fleetbot was down, the last due "
-                f"{latest:%Y-%m-%d %H:%M %Z}; too old to run now.",
-                kind="schedule_missed",
-                key=f"schedule:{schedule.id}:missed:{latest.isoformat()}",
-            )
-            await Schedule.filter(id=schedule.id).update(last_fired_at=latest)
 
-    async def fire(self, schedule_id: int, due: datetime | None = None) -> int | None:
-        """One fire: create the run (or skip, telling the chat); returns the run id."""
-        due = due or datetime.now(UTC)
+    async def fire(
+        self, schedule_id: int, due: datetime | None = None, *, now: datetime | None = None
+    ) -> int | None:
+        """One fire: create the run (or skip, telling the chat); returns the run id.
+
+        ``due`` defaults to the schedule's latest fire time up to ``now``, so the job that
+        APScheduler calls records the time it was scheduled for, not when it ran.
+        """
+        now = now or datetime.now(UTC)
         schedule = await Schedule.get_or_none(id=schedule_id)
         if schedule is None or not schedule.enabled:
             return None
+        if due is None:
+            when = When(schedule.expression, schedule.timezone)
+            due = when.latest_fire(counted_from(schedule), now, schedule.created_at) or now
+        due = due.astimezone(UTC)
         try:
             return await self._fire(schedule, due)
         except FleetbotError as exc:  # e.g. its selector matches nothing any more
-            await Schedule.filter(id=schedule.id).update(last_fired_at=due)
-            await self._notify(
-                schedule,
-                f"Schedule #{schedule.id} could not start a run: {exc}",
-                kind="schedule_failed",
-                key=f"schedule:{schedule.id}:failed:{due.isoformat()}",
-            )
+            await _mark_fired(schedule.id, due)
+            await self._notices.failed(schedule, str(exc))
             return None
 
     async def _fire(self, schedule: Schedule, due: datetime) -> int | None:
@@ -184,14 +223,8 @@ class FleetScheduler:
             return None
         still_open = await Run.filter(schedule_id=schedule.id, status__in=_OPEN).first()
         if still_open is not None:
-            await Schedule.filter(id=schedule.id).update(last_fired_at=due)
-            await self._notify(
-                schedule,
-                f"Schedule #{schedule.id} skipped its {due:%H:%M} fire: run "
-                f"#{still_open.id} from its previous fire is still going.",
-                kind="schedule_skipped",
-                key=f"schedule:{schedule.id}:skipped:{due.isoformat()}",
-            )
+            await _mark_fired(schedule.id, due)
+            await self._notices.skipped(schedule, due, still_open)
             return None
         requester = Requester(
             Trigger.SCHEDULE,
@@ -201,16 +234,12 @@ class FleetScheduler:
             notify=() if schedule.chat_id is not None else self._settings.admins,
         )
         async with in_transaction():
+            # Write first: SQLite will not wait for another writer's lock when a transaction
+            # that has already read tries to write ("database is locked" at once).
+            await _mark_fired(schedule.id, due)
             run = await self._create_run(schedule, requester)
-            await Schedule.filter(id=schedule.id).update(last_fired_at=due)
         if run is None:
-            await self._notify(
-                schedule,
-                f"Schedule #{schedule.id}: the upload queue is empty for every selected "
-                "account; nothing was posted.",
-                kind="queue_empty",
-                key=f"schedule:{schedule.id}:empty:{due.isoformat()}",
-            )
+            await self._notices.queue_empty(schedule)
             return None
         log.info("schedule #%d fired: run #%d", schedule.id, run.id)
         self._on_run_created(run.id)
@@ -232,19 +261,38 @@ class FleetScheduler:
             pairs, params={"selector": schedule.selector, "per_run": per_run}, requester=requester
         )
 
-    async def _notify(self, schedule: Schedule, text: str, *, kind: str, key: str) -> None:
-        chats = [schedule.chat_id] if schedule.chat_id is not None else self._settings.admins
-        log.info("%s", text)
-        for chat_id in chats:
-            dedupe = f"{key}:{chat_id}"[:128]
-            if not await Notification.exists(dedupe_key=dedupe):
-                await Notification.create(chat_id=chat_id, kind=kind, text=text, dedupe_key=dedupe)
-        self._on_notified()
+    def _on_dropped(self, event: Any) -> None:
+        """APScheduler dropped a fire (the last one still busy, or far too late): report it."""
+        if not str(event.job_id).startswith(_JOB):
+            return
+        due = getattr(event, "scheduled_run_times", None) or [event.scheduled_run_time]
+        schedule_id = int(event.job_id[len(_JOB) :])
+        report = self._report_dropped(schedule_id, event.code, due[-1].astimezone(UTC))
+        task = asyncio.get_running_loop().create_task(report)
+        self._reports.add(task)
+        task.add_done_callback(self._reports.discard)
+
+    async def _report_dropped(self, schedule_id: int, code: int, due: datetime) -> None:
+        try:
+            schedule = await Schedule.get_or_none(id=schedule_id)
+            if schedule is None:
+                return
+            if code == EVENT_JOB_MISSED:
+                await _mark_fired(schedule.id, due)
+                await self._notices.missed(schedule, [due], "because fleetbot was stalled")
+            else:
+                await self._notices.busy(schedule, due)
+        except STORAGE_ERRORS as exc:
+            log.warning("could not report a dropped fire of schedule #%d: %s", schedule_id, exc)
 
 
-def _missed(schedule: Schedule, now: datetime) -> list[datetime]:
-    """Fire times after the last fire (or creation) and up to now."""
-    since = schedule.last_fired_at or schedule.created_at
-    when = When(schedule.expression, schedule.timezone)
-    fires = when.fires_between(since, until=now, anchor=schedule.created_at)
-    return [fire for fire in fires if fire > since]
+def counted_from(schedule: Schedule) -> datetime:
+    """Where a schedule's due fires start: its last fire, creation or resume, the latest."""
+    marks = [mark for mark in (schedule.last_fired_at, schedule.resumed_at) if mark is not None]
+    return max([schedule.created_at, *marks])
+
+
+async def _mark_fired(schedule_id: int, due: datetime) -> None:
+    """Move ``last_fired_at`` forward to ``due`` (never back)."""
+    later = Q(last_fired_at__isnull=True) | Q(last_fired_at__lt=due)
+    await Schedule.filter(later, id=schedule_id).update(last_fired_at=due)

@@ -18,6 +18,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from automation.crontab import crontab_trigger
 from automation.errors import FleetbotError
 from storage.models import RunKind, Schedule
 
@@ -26,8 +27,13 @@ _EVERY = re.compile(
     r"^every\s+(\d+)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)$", re.IGNORECASE
 )
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours"}
-MIN_INTERVAL_S = 1
+MAX_INTERVAL = timedelta(days=366)
 MAX_PER_RUN = 20
+# The Schedule columns' sizes: longer values are refused here, not by the ORM.
+MAX_EXPRESSION = 128
+MAX_TIMEZONE = 64
+MAX_SELECTOR = 512
+_TICK = timedelta(microseconds=1)
 
 
 class ScheduleError(FleetbotError):
@@ -43,7 +49,7 @@ class When:
 
     def trigger(self, anchor: datetime | None = None) -> BaseTrigger:
         """The APScheduler trigger; intervals count from ``anchor`` (the schedule's start)."""
-        zone = ZoneInfo(self.timezone)
+        zone = self.zone
         text = self.expression.strip()
         if match := _CLOCK.match(text):
             kind, hour, minute = match.group(1).lower(), int(match.group(2)), int(match.group(3))
@@ -54,7 +60,12 @@ class When:
             return IntervalTrigger(
                 **{unit: amount}, start_date=anchor or datetime.now(UTC), timezone=zone
             )
-        return CronTrigger.from_crontab(text, timezone=zone)
+        return crontab_trigger(text, zone)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The schedule's time zone."""
+        return ZoneInfo(self.timezone)
 
     @property
     def is_interval(self) -> bool:
@@ -63,7 +74,7 @@ class When:
 
     def wall(self, moment: datetime) -> datetime:
         """The local wall-clock time of a fire (the repeated hour of a DST change folds)."""
-        return moment.astimezone(ZoneInfo(self.timezone)).replace(tzinfo=None, fold=0)
+        return moment.astimezone(self.zone).replace(tzinfo=None, fold=0)
 
     def fires_between(
         self,
@@ -81,22 +92,53 @@ class When:
         trigger = self.trigger(anchor=anchor or after)
         fires: list[datetime] = []
         previous: datetime | None = None
-        cursor = after.astimezone(UTC) + timedelta(microseconds=1)
+        cursor = after.astimezone(UTC) + _TICK
+        # Compared in UTC: two times in one zone compare by wall clock, ignoring DST's fold.
+        until_utc = until.astimezone(UTC) if until is not None else None
         for _ in range(10_000):
             if count is not None and len(fires) >= count:
                 break
             fire = trigger.get_next_fire_time(previous, cursor)
-            if fire is None or (until is not None and fire > until):
+            if fire is None or (until_utc is not None and fire.astimezone(UTC) > until_utc):
                 break
             if self.is_interval or not fires or self.wall(fire) != self.wall(fires[-1]):
                 fires.append(fire)
-            previous, cursor = fire, fire.astimezone(UTC) + timedelta(microseconds=1)
+            previous, cursor = fire, fire.astimezone(UTC) + _TICK
         return fires
+
+    def latest_fire(
+        self, after: datetime, now: datetime, anchor: datetime | None = None
+    ) -> datetime | None:
+        """The last fire time in (``after``, ``now``], in UTC, or None.
+
+        Found by bisection on "the first fire at or after t", so a long gap (an every-second
+        schedule paused for a month) costs a few dozen trigger calls, not one per fire. All
+        arithmetic is in UTC: adding to a zoned time would step on wall clocks across DST.
+        """
+        trigger = self.trigger(anchor=anchor or after)
+        now = now.astimezone(UTC)
+        first = _utc(trigger.get_next_fire_time(None, after.astimezone(UTC) + _TICK))
+        if first is None or first > now:
+            return None
+        latest = first
+        low, high = 0, (now - first) // _TICK  # offsets from first, in microseconds
+        while low < high:
+            middle = (low + high + 1) // 2
+            fire = _utc(trigger.get_next_fire_time(None, first + middle * _TICK))
+            if fire is not None and fire <= now:
+                low, latest = middle, max(latest, fire)
+            else:
+                high = middle - 1
+        return latest
 
     def next_fires(self, count: int = 3, after: datetime | None = None) -> list[datetime]:
         """The next ``count`` fire times from ``after`` (default now) on."""
         start = after or datetime.now(UTC)
-        return self.fires_between(start - timedelta(microseconds=1), count=count, anchor=start)
+        return self.fires_between(start - _TICK, count=count, anchor=start)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.astimezone(UTC)
 
 
 def format_fire(moment: datetime) -> str:
@@ -105,18 +147,32 @@ def format_fire(moment: datetime) -> str:
     return moment.strftime(pattern)
 
 
+def _known_zone(name: str) -> bool:
+    """Whether ZoneInfo knows the name; it raises OSError for 'America' (a directory)."""
+    if len(name) > MAX_TIMEZONE:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
 def parse_when(expression: str, timezone: str) -> When:
     """Validate an expression and a zone; raise ScheduleError naming what is wrong."""
     text = " ".join(expression.split())
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    if len(text) > MAX_EXPRESSION:
+        raise ScheduleError(f"a schedule expression is at most {MAX_EXPRESSION} characters")
+    if not _known_zone(timezone):
         raise ScheduleError(
             f"unknown time zone {timezone[:64]!r} (use an IANA name such as Europe/Moscow)"
-        ) from None
+        )
     if match := _EVERY.match(text):
-        if int(match.group(1)) < MIN_INTERVAL_S:
+        amount, unit = int(match.group(1)), _UNIT[match.group(2)[0].lower()]
+        if amount < 1:
             raise ScheduleError("an interval must be at least 1 second")
+        if amount > MAX_INTERVAL // timedelta(**{unit: 1}):
+            raise ScheduleError(f"an interval can be at most {MAX_INTERVAL.days} days")
     elif not _CLOCK.match(text):
         if re.match(r"^(daily|weekdays)\b", text, re.IGNORECASE):
             raise ScheduleError(f"{text[:64]!r}: the time must be HH:MM, e.g. 'daily 09:30'")
@@ -130,9 +186,11 @@ def parse_when(expression: str, timezone: str) -> When:
                 "'every N minutes' or a 5-field cron such as '0 9 * * mon-fri'"
             )
         try:
-            CronTrigger.from_crontab(text, timezone=ZoneInfo(timezone))
+            crontab_trigger(text, ZoneInfo(timezone))
         except ValueError as exc:
             raise ScheduleError(f"{text[:64]!r} is not a valid cron expression: {exc}") from None
+        if not When(text, timezone).next_fires(1):
+            raise ScheduleError(f"{text[:64]!r} never fires (no such date)")
     return When(text, timezone)
 
 
@@ -212,13 +270,15 @@ class ScheduleService:
         except ValueError:
             raise ScheduleError(f"unknown kind {kind[:32]!r}: use warmup or upload") from None
         when = parse_when(expression, timezone or self._timezone)
+        if len(selector) > MAX_SELECTOR:
+            raise ScheduleError(f"a selector is at most {MAX_SELECTOR} characters")
         params: dict[str, object] = {}
         if per_run is not None:
             if run_kind != RunKind.UPLOAD or not 1 <= per_run <= MAX_PER_RUN:
                 raise ScheduleError(f"per_run is for uploads, from 1 to {MAX_PER_RUN}")
             params["per_run"] = per_run
         if duration_s is not None:
-            if run_kind != RunKind.WARMUP or duration_s < 0:
+            if run_kind != RunKind.WARMUP or not 0 <= duration_s < float("inf"):
                 raise ScheduleError("a duration is for warmups and cannot be negative")
             params["duration_s"] = duration_s
         schedule = await Schedule.create(
@@ -248,8 +308,10 @@ class ScheduleService:
         await (await self.get(schedule_id)).delete()
 
     async def set_enabled(self, schedule_id: int, enabled: bool) -> ScheduleView:
-        """Pause or resume."""
+        """Pause or resume; fires due while paused are skipped, not caught up later."""
         schedule = await self.get(schedule_id)
+        if enabled and not schedule.enabled:
+            schedule.resumed_at = datetime.now(UTC)
         schedule.enabled = enabled
-        await schedule.save(update_fields=["enabled"])
+        await schedule.save(update_fields=["enabled", "resumed_at"])
         return view(schedule)

@@ -1,7 +1,8 @@
 """One scheduler per database: a lock a second ``fleetbot serve`` cannot take.
 
-SQLite: ``flock`` on ``<data_dir>/scheduler.lock``, which names its holder. PostgreSQL: a
-session-level advisory lock on a dedicated connection. Both are released by the operating
+SQLite: ``flock`` on ``scheduler.lock`` in the database file's directory (the data dir by
+default), which names its holder. PostgreSQL: a session-level advisory lock on a dedicated
+connection, whose ``application_name`` names the holder. Both are released by the operating
 system or the server when the process dies, so a crash never leaves a stale lock.
 """
 
@@ -22,6 +23,17 @@ from storage.db import StorageError
 
 LOCK_FILE = "scheduler.lock"
 ADVISORY_KEY = 0x466C656574  # "Fleet"
+_PG_SCHEMES = ("postgres", "postgresql", "asyncpg", "psycopg")
+
+
+def lock_path(config: StorageConfig) -> Path:
+    """The lock file of a file database: ``scheduler.lock`` next to the SQLite file."""
+    url = config.db_url or ""
+    if url.startswith("sqlite://"):
+        path = url.removeprefix("sqlite://").split("?", 1)[0]
+        if path and path != ":memory:":
+            return Path(path).parent / LOCK_FILE
+    return config.data_dir / LOCK_FILE
 
 
 class SchedulerLocked(StorageError):
@@ -37,11 +49,14 @@ class SchedulerLock:
         self._pg: Any = None
 
     async def __aenter__(self) -> Self:
+        if self._fd is not None or self._pg is not None:
+            raise RuntimeError("scheduler lock already held")
         url = self._config.db_url or ""
-        if url.startswith(("postgres://", "postgresql://")):
-            await self._lock_postgres(url)
+        scheme = url.split("://", 1)[0].lower()
+        if "://" in url and scheme in _PG_SCHEMES:
+            await self._lock_postgres("postgresql" + url[len(scheme) :])
         else:
-            await asyncio.to_thread(self._lock_file, self._config.data_dir / LOCK_FILE)
+            await asyncio.to_thread(self._lock_file, lock_path(self._config))
         return self
 
     async def __aexit__(
@@ -76,14 +91,17 @@ class SchedulerLock:
     async def _lock_postgres(self, url: str) -> None:
         import asyncpg  # noqa: PLC0415 - the optional PostgreSQL driver
 
-        conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+        conn = await asyncpg.connect(url)
         got = await conn.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_KEY)
         if not got:
+            # A bigint advisory key shows in pg_locks as classid (high half) and objid.
             holder = await conn.fetchval(
-                "SELECT a.application_name || ' pid ' || l.pid || ' from '"
-                " || coalesce(host(a.client_addr), 'local')"
+                "SELECT a.application_name || ' (server pid ' || l.pid || ' from '"
+                " || coalesce(host(a.client_addr), 'local socket') || ')'"
                 " FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
-                " WHERE l.locktype = 'advisory' AND l.objid = $1 AND l.granted",
+                " WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2"
+                " AND l.granted",
+                ADVISORY_KEY >> 32,
                 ADVISORY_KEY & 0xFFFFFFFF,
             )
             await conn.close()

@@ -165,6 +165,8 @@ class Schedule(Model):
     chat_id = fields.BigIntField(null=True)
     created_by = fields.CharField(max_length=64, null=True)
     last_fired_at = fields.DatetimeField(null=True)
+    # Fires due while a schedule was paused are not missed ones: count from here.
+    resumed_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

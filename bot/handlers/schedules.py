@@ -10,7 +10,7 @@ from automation.scheduler import FleetScheduler
 from automation.schedules import ScheduleService, ScheduleView, format_fire
 from automation.videoqueue import VideoQueue
 from bot.i18n import Texts
-from bot.media import FileTooBig, MediaIntake
+from bot.media import MediaIntake, video_file
 from bot.parsing import UsageError, parse_run_id, split_args
 from bot.views import fit
 
@@ -26,7 +26,7 @@ def parse_schedule(args: list[str]) -> dict[str, object]:
         if sep and key in {"tz", "per_run", "duration"}:
             if key == "tz":
                 options["timezone"] = value
-            elif not value.isdigit():
+            elif not (value.isascii() and value.isdigit()):  # '²' is a digit to isdigit()
                 raise UsageError("usage", command="schedule")
             elif key == "per_run":
                 options["per_run"] = int(value)
@@ -117,16 +117,9 @@ async def list_videos(message: Message, t: Texts, queue: VideoQueue) -> None:
 @router.message(Command("queue"))
 async def queue_video(message: Message, t: Texts, queue: VideoQueue, media: MediaIntake) -> None:
     """A video captioned /queue joins the upload queue."""
-    file = message.video or message.document
+    file = video_file(message)
     if file is None:
         await message.answer(t("queue-needs-video"))
         return
-    try:
-        video = await media.store_video(file.file_id, file.file_size)
-    except FileTooBig as exc:
-        await message.answer(
-            t("video-too-big", size_mb=exc.size // 2**20, limit_mb=exc.limit // 2**20)
-        )
-        return
-    video = await queue.enqueue(video)
+    video = await queue.enqueue(await media.store_video(file.file_id, file.file_size))
     await message.answer(t("video-queued", id=video.id, position=video.queue_position or 0))

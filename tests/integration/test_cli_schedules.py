@@ -72,3 +72,35 @@ def test_videos_queue(tmp_path: Path) -> None:
     assert fleetbot("videos", "remove", str(queue[0]["id"]), data_dir=data).code == 0
     left = fleetbot("videos", "list", "--json", data_dir=data).json()["videos"]
     assert [v["name"] for v in left] == ["sample-2.mp4"]
+
+
+def test_schedules_text_output_and_resume(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    added = fleetbot(
+        "schedules", "add", "upload", "every 2 hours", "--per-run", "2", data_dir=data
+    )
+    assert added.code == 0, added.stderr
+    assert added.stdout.startswith("added #1 upload 'every 2 hours' UTC all; next: ")
+    assert len(added.stdout.splitlines()[0].split("next: ")[1].split(", ")) == 3
+    assert fleetbot("schedules", "pause", "1", data_dir=data).code == 0
+    resumed = fleetbot("schedules", "resume", "1", data_dir=data)
+    assert resumed.code == 0 and "(paused)" not in resumed.stdout and "next: " in resumed.stdout
+    [listed] = fleetbot("schedules", "list", "--json", data_dir=data).json()["schedules"]
+    assert (listed["params"], listed["enabled"], listed["last_fired_at"]) == (
+        {"per_run": 2},
+        True,
+        None,
+    )
+    table = fleetbot("schedules", "list", data_dir=data)
+    assert table.code == 0 and table.stdout.splitlines()[0].split()[:3] == ["ID", "KIND", "WHEN"]
+    for args, complaint in (
+        (["schedules", "remove", "7"], "fleetbot: there is no schedule #7"),
+        (["videos", "remove", "3"], "fleetbot: video #3 is not in the queue"),
+        (["schedules", "add", "warmup", "daily 09:00", "--duration", "-5"], "cannot be negative"),
+        (["schedules", "add", "upload", "daily 09:00", "--per-run", "0"], "from 1 to 20"),
+    ):
+        result = fleetbot(*args, data_dir=data)
+        assert result.code == 1 and result.stdout == "", args
+        assert complaint in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    empty = fleetbot("videos", "list", data_dir=data)
+    assert (empty.code, empty.stdout.strip()) == (0, "the upload queue is empty")

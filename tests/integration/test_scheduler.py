@@ -16,7 +16,7 @@ from automation.runner import Runner
 from automation.scheduler import FleetScheduler, SchedulerSettings
 from automation.schedules import ScheduleService
 from automation.sites.demo.samples import write_sample_videos
-from automation.summary import RunSummary
+from automation.summary import RunProgress, RunSummary
 from automation.videoqueue import VideoQueue
 from storage.locks import SchedulerLock, SchedulerLocked
 from storage.models import Notification, Run, RunStatus, Schedule, Trigger
@@ -37,7 +37,7 @@ class Finished:
         self.runs: list[RunSummary] = []
         self.changed = asyncio.Event()
 
-    async def item_event(self, event: ItemEvent, progress: RunSummary) -> None:
+    async def item_event(self, event: ItemEvent, progress: RunProgress) -> None:
         pass
 
     async def run_finished(self, summary: RunSummary) -> None:
@@ -65,7 +65,7 @@ async def serving_runner(engine: Engine, reporter: Finished) -> AsyncIterator[Ru
 
 async def test_every_two_seconds_fires_repeatedly_without_overlap(engine: Engine) -> None:
     await engine.add_demo_accounts(2)
-    await ScheduleService("UTC").add("warmup", "every 2 seconds", "all", duration_s=0.5)
+    await ScheduleService("UTC").add("warmup", "every 2 seconds", "all", duration_s=0)
     finished = Finished()
     async with serving_runner(engine, finished) as runner:
         settings = scheduler_settings()

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from automation.crontab import crontab_weekdays
 from automation.schedules import ScheduleError, parse_when
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -22,6 +23,7 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
         ("every 90 seconds", "UTC", NOW),
         ("every 2 hours", "UTC", NOW),
         ("0 9 * * mon-fri", "UTC", datetime(2026, 11, 23, 9, 0, tzinfo=UTC)),
+        ("0 9 * * 1-5", "UTC", datetime(2026, 11, 23, 9, 0, tzinfo=UTC)),  # crontab: Mon-Fri
     ],
 )
 def test_next_fires(expression: str, zone: str, first: datetime) -> None:
@@ -47,6 +49,11 @@ def test_intervals_step_evenly() -> None:
         ("0 99 * * *", "UTC", "not a valid cron"),
         ("daily 09:00", "Mars/Olympus", "unknown time zone"),
         ("daily 09:00", "../../etc/passwd", "unknown time zone"),
+        ("every 99999999999 hours", "UTC", "at most 366 days"),
+        ("0 0 31 2 *", "UTC", "never fires"),
+        ("0 9 * * 8", "UTC", "not between 0 and 7"),
+        ("0 9 * * 5-1", "UTC", "not a valid range"),
+        ("0 9 * * */0", "UTC", "not a valid range"),
     ],
 )
 def test_bad_expressions_say_what_is_wrong(expression: str, zone: str, complaint: str) -> None:
@@ -63,3 +70,88 @@ def test_daylight_saving_neither_skips_nor_doubles_a_daily_fire() -> None:
         local_days = [fire.astimezone(berlin).date() for fire in fires]
         assert len(set(local_days)) == 5, fires  # one fire per local day
         assert [(b - a).days for a, b in itertools.pairwise(local_days)] == [1] * 4
+
+
+def walk(when, after: datetime, now: datetime, anchor: datetime) -> list[datetime]:
+    """Every fire the raw APScheduler trigger yields in (after, now], one by one."""
+    trigger, fires, previous = when.trigger(anchor), [], None
+    cursor = after + timedelta(microseconds=1)
+    while (fire := trigger.get_next_fire_time(previous, cursor)) is not None and fire <= now:
+        fires.append(fire.astimezone(UTC))
+        # In UTC: a zoned time plus 1 µs steps on the wall clock and can go back an hour.
+        previous, cursor = fire, fire.astimezone(UTC) + timedelta(microseconds=1)
+    return fires
+
+
+@pytest.mark.parametrize(
+    ("expression", "zone"),
+    [
+        ("daily 02:30", "Europe/Berlin"),
+        ("weekdays 09:15", "Europe/Moscow"),
+        ("*/20 9-18 * * mon-fri", "America/New_York"),
+        ("30 2 13 * 5", "Europe/Berlin"),
+        ("every 7 seconds", "UTC"),
+        ("every 3 hours", "Asia/Kolkata"),
+    ],
+)
+def test_latest_fire_is_the_last_one_the_trigger_yields(expression: str, zone: str) -> None:
+    when = parse_when(expression, zone)
+    anchor = datetime(2027, 1, 1, 0, 0, 0, 123456, tzinfo=UTC)
+    for days, span_s in [(3, 50), (88, 3600), (200, 86_400), (303, 7 * 86_400), (86, 600)]:
+        after = anchor + timedelta(days=days, seconds=41, microseconds=777)
+        now = after + timedelta(seconds=span_s)
+        fires = walk(when, after, now, anchor)
+        latest = when.latest_fire(after, now, anchor=anchor)
+        assert latest == (fires[-1] if fires else None), (after, now)
+
+
+def test_latest_fire_after_a_long_gap_is_cheap_and_exact() -> None:
+    when = parse_when("every 1 second", "UTC")
+    anchor = datetime(2026, 1, 1, tzinfo=UTC)
+    now = datetime(2027, 1, 1, 0, 0, 0, 500_000, tzinfo=UTC)
+    assert when.latest_fire(anchor, now, anchor=anchor) == datetime(2027, 1, 1, tzinfo=UTC)
+    assert when.latest_fire(now, now + timedelta(microseconds=10), anchor=anchor) is None
+
+
+def test_the_trigger_itself_fires_twice_in_the_repeated_autumn_hour() -> None:
+    """Why FleetScheduler compares wall-clock times: APScheduler's CronTrigger repeats 02:30."""
+    when = parse_when("daily 02:30", "Europe/Berlin")
+    trigger = when.trigger()
+    first = trigger.get_next_fire_time(None, datetime(2027, 10, 31, tzinfo=UTC))
+    second = trigger.get_next_fire_time(first, first)
+    assert (first.astimezone(UTC).hour, second.astimezone(UTC).hour) == (0, 1)
+    assert when.wall(first) == when.wall(second)
+    # The bisection lands on the repeat, which the scheduler then recognises by its wall time.
+    later = second.astimezone(UTC) + timedelta(seconds=1)
+    # (Compared in UTC: a time in the repeated hour never equals one in another zone.)
+    assert when.latest_fire(first, later) == second.astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    ("field", "days"),
+    [
+        ("*", "*"),
+        ("mon-fri", "mon-fri"),
+        ("1-5", "mon,tue,wed,thu,fri"),
+        ("0", "sun"),
+        ("7", "sun"),
+        ("0-6", "sun,mon,tue,wed,thu,fri,sat"),
+        ("*/2", "sun,tue,thu,sat"),
+        ("1-5/2", "mon,wed,fri"),
+        ("6,0", "sat,sun"),
+        ("mon,3", "mon,wed"),
+    ],
+)
+def test_crontab_weekday_numbers_mean_what_crontab_means(field: str, days: str) -> None:
+    assert crontab_weekdays(field) == days
+
+
+def test_weekday_numbers_fire_on_crontab_days() -> None:
+    fires = parse_when("0 9 * * 0,6", "UTC").next_fires(4, after=NOW)  # NOW is a Sunday
+    assert [fire.strftime("%a") for fire in fires] == ["Sat", "Sun", "Sat", "Sun"]
+
+
+def test_day_of_month_or_day_of_week_as_in_crontab() -> None:
+    """Both restricted: crontab fires when either matches (APScheduler alone needs both)."""
+    fires = parse_when("0 9 13 * fri", "UTC").next_fires(4, after=NOW)
+    assert [f"{fire:%a %d}" for fire in fires] == ["Fri 27", "Fri 04", "Fri 11", "Sun 13"]
