@@ -1,35 +1,58 @@
 """``automation.concurrency = "auto"``: how many accounts to drive at once, tuned live.
 
-Every ``interval_s`` the autoscaler takes a snapshot of the machine — system CPU, available
-memory, and this event loop's lag (how late its own timer fired) — and moves the level:
+Every ``interval_s`` the autoscaler takes a ``Snapshot`` of the machine (system CPU,
+available memory, and how late this event loop's own timers fired) and judges the level on
+a window of the last ``Limits.window`` snapshots, all taken at the current level:
 
-- down (by a quarter, at least one) as soon as any limit is crossed: CPU over
-  ``cpu_limit``, available memory under ``memory_floor_mb``, loop lag over ``lag_limit_ms``;
-- up by one when every reading is comfortably inside its limit and the runner is
-  actually using the current level (there is work waiting);
+- down (by a quarter, at least one) when the window's mean CPU is over ``cpu_limit`` or
+  more than ``lagging_share`` of its readings show loop lag over ``lag_limit_ms``, and at
+  once when available memory drops under ``memory_floor_mb``;
+- up by one when the mean CPU is comfortably under the limit (``calm_fraction`` of it),
+  at most ``calm_lagging_share`` of the readings lag, and the runner used the level it had
+  (there was work waiting) in most of the window;
 - otherwise it stays.
 
-Overload wins over demand, a step up needs two calm snapshots in a row, and a step down
-blocks steps up for a few intervals, so the level settles instead of oscillating. The
-readings are non-blocking (``psutil.cpu_percent(interval=None)`` compares with the previous
-call). The idea follows crawlee-python's AutoscaledPool; the code is ours.
+A reading's lag is the worst of five 0.1 s probes, so letting one reading in ten lag still
+keeps about 98 % of the probes on time; growth stops well before lag becomes the rule.
+
+CPU is judged on the window's mean because page loads are bursts: two tabs loading at
+once fill both cores of a small machine for a fraction of a second while the average
+stays far below the limit, and half-second readings taken one by one would hold the
+level at one or two however idle the machine is. Judging a window rather than one reading
+also keeps a single slow tick from throwing the level back; starting a fresh window after
+every change means each step is judged on readings taken at the new level; after a step
+down the level does not grow for a few windows, so it settles instead of oscillating.
+Readings never block the loop (``psutil.cpu_percent(interval=None)`` compares with the
+previous call). The idea of judging overload over a window of snapshots follows
+crawlee-python's AutoscaledPool and Snapshotter; the code is ours.
+
+The level is also published in the ``setting`` table (``publish_level``), so a separate
+process (``fleetbot runs show``) can tell how many accounts a runner drives right now.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
+import logging
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
 import psutil
 
-CALM_FRACTION = 0.8  # a reading counts as calm below this share of its limit
-CALM_SNAPSHOTS_TO_GROW = 2
-COOLDOWN_SNAPSHOTS = 3
+from automation.leases import owner_is_dead
+from storage.models import ItemStatus, RunItem, Setting
+
+log = logging.getLogger(__name__)
+
+LAG_TICK_S = 0.1  # the loop-lag probe's own period inside one sampling interval
+_KEY_PREFIX = "concurrency:"
 
 
 @dataclass(frozen=True)
@@ -43,11 +66,16 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class Limits:
-    """Where the machine counts as overloaded."""
+    """Where the machine counts as overloaded, and how the level reacts."""
 
-    cpu_limit: float = 85.0
+    cpu_limit: float = 85.0  # mean system CPU over a window, percent
     memory_floor_mb: float = 768.0
     lag_limit_ms: float = 50.0
+    window: int = 12  # snapshots judged together (6 s at the default interval)
+    lagging_share: float = 0.25  # more of a window's readings lagging than this: too much
+    calm_fraction: float = 0.9  # grow only while the mean CPU is under this share of the limit
+    calm_lagging_share: float = 0.1  # ... and at most this share of the readings lag
+    cooldown_windows: int = 2  # after a step down, no step up for this many more windows
 
 
 class Autoscaler:
@@ -59,7 +87,7 @@ class Autoscaler:
         *,
         limits: Limits | None = None,
         start_level: int = 2,
-        interval_s: float = 1.0,
+        interval_s: float = 0.5,
         demand: Callable[[], bool] = lambda: True,
     ) -> None:
         self.max_level = max_level
@@ -67,36 +95,39 @@ class Autoscaler:
         self.level = max(1, min(start_level, max_level))
         self.interval_s = interval_s
         self._demand = demand
-        self._calm = 0
-        self._cooldown = 0
+        self._window: deque[tuple[Snapshot, bool]] = deque(maxlen=self.limits.window)
+        self._hold = 0  # snapshots left before the level may grow again
         self._task: asyncio.Task[None] | None = None
         self.last: Snapshot | None = None
 
     def decide(self, snapshot: Snapshot, busy: bool) -> int:
-        """The new level after one snapshot; ``busy``: the current level is all in use."""
+        """The level after one more snapshot; ``busy``: every slot of the level was in use."""
         self.last = snapshot
         limits = self.limits
-        overloaded = (
-            snapshot.cpu_percent > limits.cpu_limit
-            or snapshot.available_mb < limits.memory_floor_mb
-            or snapshot.loop_lag_ms > limits.lag_limit_ms
-        )
-        if overloaded:
-            self.level = max(1, self.level - max(1, self.level // 4))
-            self._calm, self._cooldown = 0, COOLDOWN_SNAPSHOTS
+        self._hold = max(0, self._hold - 1)
+        if snapshot.available_mb < limits.memory_floor_mb:
+            return self._step_down()  # memory does not wait for a window: the OOM killer won't
+        self._window.append((snapshot, busy))
+        if len(self._window) < limits.window:
             return self.level
-        if self._cooldown:
-            self._cooldown -= 1
-            return self.level
+        readings = [s for s, _ in self._window]
+        cpu = sum(s.cpu_percent for s in readings) / len(readings)
+        lagging = sum(s.loop_lag_ms > limits.lag_limit_ms for s in readings) / len(readings)
+        if cpu > limits.cpu_limit or lagging > limits.lagging_share:
+            return self._step_down()
         calm = (
-            snapshot.cpu_percent < limits.cpu_limit * CALM_FRACTION
-            and snapshot.available_mb > limits.memory_floor_mb / CALM_FRACTION
-            and snapshot.loop_lag_ms < limits.lag_limit_ms * CALM_FRACTION
+            cpu < limits.cpu_limit * limits.calm_fraction and lagging <= limits.calm_lagging_share
         )
-        self._calm = self._calm + 1 if calm and busy else 0
-        if self._calm >= CALM_SNAPSHOTS_TO_GROW and self.level < self.max_level:
+        wanted = sum(busy for _, busy in self._window) * 2 > len(self._window)
+        if calm and wanted and not self._hold and self.level < self.max_level:
             self.level += 1
-            self._calm = 0
+            self._window.clear()
+        return self.level
+
+    def _step_down(self) -> int:
+        self.level = max(1, self.level - max(1, self.level // 4))
+        self._window.clear()
+        self._hold = self.limits.window * (self.limits.cooldown_windows + 1)
         return self.level
 
     async def __aenter__(self) -> Self:
@@ -121,12 +152,97 @@ class Autoscaler:
     async def run(self) -> None:
         """Sample every interval and decide, until cancelled."""
         while True:
-            before = time.monotonic()
-            await asyncio.sleep(self.interval_s)  # the sampling period; its lateness is the lag
-            lag_ms = max(0.0, (time.monotonic() - before - self.interval_s) * 1000)
-            snapshot = Snapshot(
-                cpu_percent=psutil.cpu_percent(interval=None),
-                available_mb=psutil.virtual_memory().available / 2**20,
-                loop_lag_ms=lag_ms,
-            )
-            self.decide(snapshot, busy=self._demand())
+            lag_ms = await _worst_lag_ms(self.interval_s)
+            try:
+                snapshot = Snapshot(
+                    cpu_percent=psutil.cpu_percent(interval=None),
+                    available_mb=psutil.virtual_memory().available / 2**20,
+                    loop_lag_ms=lag_ms,
+                )
+            except (psutil.Error, OSError):
+                log.warning("could not read the machine's load; keeping level %d", self.level)
+                continue
+            before = self.level
+            if self.decide(snapshot, busy=self._demand()) != before:
+                log.debug("concurrency %d -> %d (%s)", before, self.level, snapshot)
+
+
+async def _worst_lag_ms(period_s: float) -> float:
+    """Sleep for period_s in short ticks; return the latest any tick woke (ms)."""
+    worst = 0.0
+    end = time.monotonic() + period_s
+    while (left := end - time.monotonic()) > 0:
+        tick = min(LAG_TICK_S, left)
+        before = time.monotonic()
+        await asyncio.sleep(tick)  # the probe itself: its lateness is the loop's lag
+        worst = max(worst, (time.monotonic() - before - tick) * 1000)
+    return worst
+
+
+# -- the published level (read by `fleetbot runs show`, another process) ---------------------
+
+
+@dataclass(frozen=True)
+class PublishedLevel:
+    """A runner's concurrency as it last wrote it."""
+
+    owner: str
+    level: int
+    auto: bool
+    max_level: int
+
+    def describe(self) -> str:
+        """One line for people, e.g. ``runner 4242@host: concurrency 3 (auto, up to 8)``."""
+        host, pid, *_ = [*self.owner.split(":"), "?"]  # leases.new_owner: host:pid:start:token
+        mode = f" (auto, up to {self.max_level})" if self.auto else ""
+        return f"runner {pid}@{host}: concurrency {self.level}{mode}"
+
+
+def _key(owner: str) -> str:
+    # Lease owners embed the host name and can outgrow the 64-character key column.
+    return _KEY_PREFIX + hashlib.sha256(owner.encode()).hexdigest()[:32]
+
+
+async def publish_level(level: PublishedLevel) -> None:
+    """Store a runner's current level (one small upsert; callers write only on change)."""
+    value = json.dumps(
+        {"owner": level.owner, "level": level.level, "auto": level.auto, "max": level.max_level}
+    )
+    await Setting.update_or_create(key=_key(level.owner), defaults={"value": value})
+
+
+async def withdraw_level(owner: str) -> None:
+    """Forget a stopped runner's level."""
+    await Setting.filter(key=_key(owner)).delete()
+
+
+async def withdraw_dead_levels(me: str) -> int:
+    """Forget levels left by runners that died without withdrawing them; returns how many."""
+    rows = await Setting.filter(key__startswith=_KEY_PREFIX).values("key", "value")
+    dead = [row["key"] for row in rows if owner_is_dead(json.loads(row["value"])["owner"], me)]
+    if dead:
+        await Setting.filter(key__in=dead).delete()
+    return len(dead)
+
+
+async def published_levels(owners: Iterable[str]) -> list[PublishedLevel]:
+    """The levels these runners published, in the order given; unknown owners are skipped."""
+    wanted = {_key(owner): owner for owner in owners}
+    rows = await Setting.filter(key__in=list(wanted)).values("key", "value")
+    found: dict[str, PublishedLevel] = {}
+    for row in rows:
+        data = json.loads(row["value"])
+        found[row["key"]] = PublishedLevel(
+            wanted[row["key"]], int(data["level"]), bool(data["auto"]), int(data["max"])
+        )
+    return [found[key] for key in wanted if key in found]
+
+
+async def levels_for_run(run_id: int) -> list[PublishedLevel]:
+    """The levels of the runners holding this run's running items right now."""
+    owners = await (
+        RunItem.filter(run_id=run_id, status=ItemStatus.RUNNING, lease_owner__isnull=False)
+        .distinct()
+        .values_list("lease_owner", flat=True)
+    )
+    return await published_levels(sorted({str(owner) for owner in owners}))

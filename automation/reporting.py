@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from automation.summary import RunSummary
+    from automation.summary import RunProgress, RunSummary
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,8 @@ class Question:
 class Reporter(Protocol):
     """Receives a run's progress."""
 
-    async def item_event(self, event: ItemEvent, progress: RunSummary) -> None:
-        """An item changed state; progress is the run as the database now has it."""
+    async def item_event(self, event: ItemEvent, progress: RunProgress) -> None:
+        """An item changed state; progress counts the run's items as the database has them."""
         ...
 
     async def run_finished(self, summary: RunSummary) -> None:
@@ -62,7 +62,7 @@ class Operator(Protocol):
 class NullReporter:
     """Reports nowhere (background runs whose chat is told through the outbox)."""
 
-    async def item_event(self, event: ItemEvent, progress: RunSummary) -> None:
+    async def item_event(self, event: ItemEvent, progress: RunProgress) -> None:
         """Ignore the event."""
 
     async def run_finished(self, summary: RunSummary) -> None:

@@ -33,7 +33,13 @@ from playwright.async_api import Error as PlaywrightError
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from automation.autoscale import Autoscaler
+from automation.autoscale import (
+    Autoscaler,
+    PublishedLevel,
+    publish_level,
+    withdraw_dead_levels,
+    withdraw_level,
+)
 from automation.browser import BrowserPool, ProxySettings
 from automation.config import AutomationConfig, SitesConfig
 from automation.errors import (
@@ -57,6 +63,7 @@ from automation.sites.base import (
     result_of,
 )
 from storage.crypto import SecretBox
+from storage.health import RETRY_MAX_S, STORAGE_ERRORS, StorageHealth
 from storage.models import Account, Health, ItemStatus, Run, RunItem, RunKind, RunStatus
 
 log = logging.getLogger(__name__)
@@ -100,6 +107,7 @@ class Runner:
         artifacts_dir: Path,
         reporter: Reporter | None = None,
         operator: Operator | None = None,
+        health: StorageHealth | None = None,
     ) -> None:
         self._config = config
         self._sites = sites
@@ -109,6 +117,7 @@ class Runner:
         self._artifacts = artifacts_dir
         self._reporter: Reporter = reporter or NullReporter()
         self._operator: Operator = operator or NoOperator()
+        self.health = health or StorageHealth()
         self.owner = new_owner()
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._claimed: dict[int, _Claimed] = {}
@@ -119,6 +128,7 @@ class Runner:
         self._rng = random.Random()
         self._adapters: dict[str, SiteAdapter] = {}
         self.autoscaler: Autoscaler | None = None
+        self._published_level: int | None = None
         if config.concurrency == "auto":
             self.autoscaler = Autoscaler(
                 config.max_concurrency, demand=lambda: len(self._tasks) >= self.concurrency
@@ -137,6 +147,8 @@ class Runner:
             raise RuntimeError("runner already started")
         self._started = True
         await self.recover()
+        await withdraw_dead_levels(self.owner)
+        await self._publish_level()
         self._heartbeat = asyncio.create_task(self._renew_leases(), name="runner-heartbeat")
         if self.autoscaler is not None:
             await self.autoscaler.__aenter__()
@@ -169,6 +181,12 @@ class Runner:
             self._heartbeat = None
         if self.autoscaler is not None:
             await self.autoscaler.__aexit__(None, None, None)
+        if self._published_level is not None:
+            self._published_level = None
+            try:
+                await asyncio.shield(withdraw_level(self.owner))
+            except Exception:  # a stale level is harmless: `runs show` reads live leases only
+                log.warning("could not withdraw this runner's published level", exc_info=True)
 
     async def run_until_settled(self, run_id: int) -> None:
         """Drive one run's items (and only those) until every one is final."""
@@ -180,24 +198,49 @@ class Runner:
 
     async def _loop(self, run_id: int | None) -> None:
         next_recovery = time.monotonic() + self._config.lease_s / 2
+        pause = POLL_S
         while True:
             self._wake.clear()
-            if time.monotonic() >= next_recovery:
-                await self.recover()
-                next_recovery = time.monotonic() + self._config.lease_s / 2
-            await self._stop_cancelled_items()
-            if self.autoscaler is not None:
-                self.concurrency = self.autoscaler.level
-            free = self.concurrency - len(self._tasks)
-            if free > 0:
-                for claimed in await self._claim(run_id, free):
-                    self._start(claimed)
-            if run_id is not None and not self._tasks and await self._run_done(run_id):
-                await self._settle(run_id)
-                return
+            try:
+                if time.monotonic() >= next_recovery:
+                    await self.recover()
+                    next_recovery = time.monotonic() + self._config.lease_s / 2
+                if await self._step(run_id):
+                    return
+                pause = POLL_S
+            except STORAGE_ERRORS as exc:  # the database failed: keep what runs, retry
+                self.health.failed("looking for work", exc)
+                pause = min(RETRY_MAX_S, pause * 2)
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(POLL_S):
+                async with asyncio.timeout(pause):
                     await self._wake.wait()
+
+    async def _step(self, run_id: int | None) -> bool:
+        """One look for work; True once ``run_id`` (when given) has settled."""
+        await self._stop_cancelled_items()
+        if self.autoscaler is not None:
+            self.concurrency = self.autoscaler.level
+        if self.concurrency != self._published_level:
+            await self._publish_level()
+        free = self.concurrency - len(self._tasks)
+        if free > 0:
+            for claimed in await self._claim(run_id, free):
+                self._start(claimed)
+        if run_id is not None and not self._tasks and await self._run_done(run_id):
+            await self._settle(run_id)
+            return True
+        return False
+
+    async def _publish_level(self) -> None:
+        """Let other processes (`fleetbot runs show`) see this runner's level; on change only."""
+        level = PublishedLevel(
+            self.owner,
+            self.concurrency,
+            self.autoscaler is not None,
+            self._config.max_concurrency if self.autoscaler is not None else self.concurrency,
+        )
+        await publish_level(level)
+        self._published_level = self.concurrency
 
     async def _run_done(self, run_id: int) -> bool:
         return not await RunItem.exists(run_id=run_id, status__in=_OPEN_ITEMS)
@@ -264,6 +307,7 @@ class Runner:
         await Run.filter(id=run_id, status=RunStatus.QUEUED).update(
             status=RunStatus.RUNNING, started_at=now
         )
+        self.health.ok()
         return True
 
     async def _release_account(self, account_id: int) -> None:
@@ -295,40 +339,59 @@ class Runner:
         )
         recovered = 0
         for row in rows:
-            owner = row["lease_owner"] or ""
-            if owner == self.owner:
-                continue
-            expired = row["lease_until"] is None or row["lease_until"] < now
-            if not (expired or owner_is_dead(owner, self.owner)):
-                continue
-            if row["attempts"] >= self._config.max_attempts:
-                changes: dict[str, Any] = {
-                    "status": ItemStatus.FAILED,
-                    "error_class": "Interrupted",
-                    "error_message": "the runner stopped during the last allowed attempt",
-                    "finished_at": now,
-                }
-            else:
-                changes = {"status": ItemStatus.PENDING, "not_before": None}
-            got = await RunItem.filter(
-                id=row["id"], status=ItemStatus.RUNNING, lease_owner=row["lease_owner"]
-            ).update(lease_owner=None, lease_until=None, **changes)
-            recovered += got
-            if got and changes["status"] == ItemStatus.FAILED:
-                await self._settle(row["run_id"])
+            if self._abandoned(row["id"], row["lease_owner"] or "", row["lease_until"], now):
+                recovered += await self._put_back(row, now)
+        await self._release_abandoned_accounts(now)
+        if recovered:
+            log.info("recovered %d item(s) left running by a stopped runner", recovered)
+        await self._settle_forgotten()
+        return recovered
+
+    def _abandoned(self, item_id: int, owner: str, until: datetime | None, now: datetime) -> bool:
+        """A running row nobody drives: its runner died, its lease ran out, or it is ours
+        but its task ended without recording an outcome (a storage error)."""
+        if owner == self.owner:
+            return item_id not in self._claimed
+        return until is None or until < now or owner_is_dead(owner, self.owner)
+
+    async def _put_back(self, row: dict[str, Any], now: datetime) -> int:
+        if row["attempts"] >= self._config.max_attempts:
+            changes: dict[str, Any] = {
+                "status": ItemStatus.FAILED,
+                "error_class": "Interrupted",
+                "error_message": "the runner stopped during the last allowed attempt",
+                "finished_at": now,
+            }
+        else:
+            changes = {"status": ItemStatus.PENDING, "not_before": None}
+        got = await RunItem.filter(
+            id=row["id"], status=ItemStatus.RUNNING, lease_owner=row["lease_owner"]
+        ).update(lease_owner=None, lease_until=None, **changes)
+        if got and changes["status"] == ItemStatus.FAILED:
+            await self._settle(row["run_id"])
+        return int(got)
+
+    async def _release_abandoned_accounts(self, now: datetime) -> None:
+        driving = {claimed.account_id for claimed in self._claimed.values()}
         for account in await Account.filter(lease_owner__isnull=False).values(
             "id", "lease_owner", "lease_until"
         ):
             owner = account["lease_owner"]
-            if owner != self.owner and (
-                account["lease_until"] < now or owner_is_dead(owner, self.owner)
-            ):
+            if owner == self.owner:
+                stale = account["id"] not in driving
+            else:
+                stale = account["lease_until"] < now or owner_is_dead(owner, self.owner)
+            if stale:
                 await Account.filter(id=account["id"], lease_owner=owner).update(
                     lease_owner=None, lease_until=None
                 )
-        if recovered:
-            log.info("recovered %d item(s) left running by a stopped runner", recovered)
-        return recovered
+
+    async def _settle_forgotten(self) -> None:
+        """Settle runs whose last outcome was stored but whose own settling failed."""
+        open_runs = await Run.filter(finished_at__isnull=True, status__in=_CLAIMABLE_RUNS)
+        for run in open_runs:
+            if await self._run_done(run.id):
+                await self._settle(run.id)
 
     async def _renew_leases(self) -> None:
         interval = self._config.lease_s / 3
@@ -342,8 +405,10 @@ class Runner:
                     lease_until=until
                 )
                 await Account.filter(lease_owner=self.owner).update(lease_until=until)
-            except Exception:
-                log.exception("could not renew leases; will retry")
+            except STORAGE_ERRORS as exc:
+                self.health.failed("renewing leases", exc)
+            else:
+                self.health.ok()
 
     async def _stop_cancelled_items(self) -> None:
         if not self._claimed:
@@ -366,10 +431,18 @@ class Runner:
         except asyncio.CancelledError:
             await asyncio.shield(self._interrupted(claimed))
             raise
+        except STORAGE_ERRORS as exc:  # could not even read the item: recovery redoes it
+            self.health.failed(f"starting item {claimed.item_id}", exc)
         finally:
             self._cancelling.discard(claimed.item_id)
 
     async def _interrupted(self, claimed: _Claimed) -> None:
+        try:
+            await self._write_interrupted(claimed)
+        except STORAGE_ERRORS as exc:  # its lease runs out and recovery puts it back
+            self.health.failed(f"putting item {claimed.item_id} back", exc)
+
+    async def _write_interrupted(self, claimed: _Claimed) -> None:
         now = utcnow()
         cancelled = claimed.item_id in self._cancelling
         async with in_transaction():
@@ -555,20 +628,25 @@ class Runner:
             account_changes["session_state_enc"] = self._secrets.encrypt(json.dumps(state))
         if isinstance(value, WarmupReport):
             account_changes["last_warmup_at"] = now
-        async with in_transaction():
-            got = await RunItem.filter(id=item.id, lease_owner=self.owner).update(
-                status=ItemStatus.SUCCEEDED,
-                result=result,
-                error_class=None,
-                error_message=None,
-                not_before=None,
-                lease_owner=None,
-                lease_until=None,
-                finished_at=now,
-            )
-            await Account.filter(id=item.account_id, lease_owner=self.owner).update(
-                **account_changes
-            )
+
+        async def write() -> int:
+            async with in_transaction():
+                got = await RunItem.filter(id=item.id, lease_owner=self.owner).update(
+                    status=ItemStatus.SUCCEEDED,
+                    result=result,
+                    error_class=None,
+                    error_message=None,
+                    not_before=None,
+                    lease_owner=None,
+                    lease_until=None,
+                    finished_at=now,
+                )
+                await Account.filter(id=item.account_id, lease_owner=self.owner).update(
+                    **account_changes
+                )
+            return got
+
+        got = await self.health.until_stored(f"recording item {item.id}", write)
         if not got:
             log.warning("item %d: lease lost before its success was recorded", item.id)
             return
@@ -595,11 +673,16 @@ class Runner:
             account_changes["failure_streak"] = F("failure_streak") + 1
             if error.health is not None:
                 account_changes["health"] = Health(error.health)
-        async with in_transaction():
-            got = await RunItem.filter(id=item.id, lease_owner=self.owner).update(**changes)
-            await Account.filter(id=item.account_id, lease_owner=self.owner).update(
-                **account_changes
-            )
+
+        async def write() -> int:
+            async with in_transaction():
+                got = await RunItem.filter(id=item.id, lease_owner=self.owner).update(**changes)
+                await Account.filter(id=item.account_id, lease_owner=self.owner).update(
+                    **account_changes
+                )
+            return got
+
+        got = await self.health.until_stored(f"recording item {item.id}", write)
         if not got:
             log.warning("item %d: lease lost before its failure was recorded", item.id)
             return
@@ -633,13 +716,19 @@ class Runner:
 
     async def _emit(self, item: RunItem, event: ItemEvent) -> None:
         try:
-            progress = await self._runs.summary(item.run_id)
+            progress = await self._runs.progress(item.run)
             await self._reporter.item_event(event, progress)
+        except STORAGE_ERRORS as exc:
+            self.health.failed(f"reporting item {item.id}", exc)
         except Exception:
             log.exception("reporter failed on an item event (the outcome is stored)")
 
     async def _settle(self, run_id: int) -> None:
-        summary = await self._runs.settle(run_id)
+        try:
+            summary = await self._runs.settle(run_id)
+        except STORAGE_ERRORS as exc:  # the recovery pass settles it later
+            self.health.failed(f"settling run {run_id}", exc)
+            return
         if summary is None:
             return
         try:

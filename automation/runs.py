@@ -17,7 +17,14 @@ from tortoise.transactions import in_transaction
 
 from automation.accounts import close_labels
 from automation.errors import SelectorError, VideoError
-from automation.summary import RunSummary, derive_status, load_summary, summary_text
+from automation.summary import (
+    RunProgress,
+    RunSummary,
+    derive_status,
+    load_progress,
+    load_summary,
+    summary_text,
+)
 from storage.models import (
     Account,
     Health,
@@ -238,6 +245,10 @@ class RunService:
         """The run as the database has it now."""
         return await load_summary(await self.get(run_id))
 
+    async def progress(self, run: Run) -> RunProgress:
+        """The run's counts by item status, as the database has them now."""
+        return await load_progress(run)
+
     async def recent(self, limit: int = 20) -> list[RunSummary]:
         """The latest runs, newest first."""
         runs = await Run.all().order_by("-id").limit(limit)
@@ -294,10 +305,7 @@ class RunService:
         Returns the summary only to the one caller that settled the run.
         """
         run = await self.get(run_id)
-        statuses = [
-            str(s) for s in await RunItem.filter(run_id=run_id).values_list("status", flat=True)
-        ]
-        final = derive_status(statuses, RunStatus(run.status))
+        final = derive_status((await load_progress(run)).counts, RunStatus(run.status))
         if final is None or run.finished_at is not None:
             return None
         now = datetime.now(UTC)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise.functions import Count
+
 from storage.models import ItemStatus, Run, RunItem, RunStatus
 
 
@@ -92,13 +94,47 @@ class RunSummary:
         }
 
 
-def derive_status(statuses: list[str], current: RunStatus) -> RunStatus | None:
-    """The final status once every item settled, else None."""
-    if any(not ItemStatus(s).is_final for s in statuses):
+@dataclass(frozen=True)
+class RunProgress:
+    """How far a run has got: item counts by status, without the items themselves.
+
+    The runner reports progress after every item event; counting in SQL keeps that one
+    small query however many items the run has.
+    """
+
+    run_id: int
+    kind: str
+    counts: Counter[str]
+
+    @property
+    def total(self) -> int:
+        """Items in the run."""
+        return sum(self.counts.values())
+
+    @property
+    def settled(self) -> int:
+        """Items with a final outcome."""
+        return sum(n for status, n in self.counts.items() if ItemStatus(status).is_final)
+
+
+async def load_progress(run: Run) -> RunProgress:
+    """Count a run's items by status (one aggregate query)."""
+    rows = (
+        await RunItem.filter(run_id=run.id)
+        .annotate(n=Count("id"))
+        .group_by("status")
+        .values("status", "n")
+    )
+    counts = Counter({str(row["status"]): int(row["n"]) for row in rows})
+    return RunProgress(run.id, str(run.kind), counts)
+
+
+def derive_status(counts: Counter[str], current: RunStatus) -> RunStatus | None:
+    """The final status once every item settled (from counts by status), else None."""
+    if any(n and not ItemStatus(status).is_final for status, n in counts.items()):
         return None
     if current == RunStatus.CANCELLED:
         return RunStatus.CANCELLED
-    counts = Counter(statuses)
     succeeded = counts[ItemStatus.SUCCEEDED] + counts[ItemStatus.SKIPPED]
     failed = counts[ItemStatus.FAILED]
     if failed and succeeded:

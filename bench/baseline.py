@@ -38,7 +38,8 @@ async def run_baseline(
                 executable_path=executable, args=launch_args(config)
             )
             try:
-                page = await (await browser.new_context()).new_page()
+                context = await browser.new_context(viewport={"width": 1280, "height": 900})
+                page = await context.new_page()  # the same viewport as fleetbot's contexts
                 ctx = ItemContext(page, user, Credentials(user, f"pw-{user}"), _no_human)
                 if not await adapter.is_logged_in(ctx):
                     await adapter.log_in(ctx)

@@ -2,28 +2,46 @@
 
 The real serve process talks to the fake Bot API of tests/fake_telegram.py; a /status is
 injected every 0.3 s during a warmup of every account, and the time from injecting it to
-the bot's reply reaching the fake server is recorded.
+the bot's reply reaching the fake server is recorded. Kept apart from the browser figures:
+``missing_prerequisite()`` names what is absent (the bot's composition root, the fake Bot
+API) so that bench/run.py can skip it with a note instead of failing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from automation.accounts import AccountRow, AccountService
 from storage.config import StorageConfig
 from storage.db import Database
-from tests.fake_telegram import Call, FakeBotAPI
+
+if TYPE_CHECKING:
+    from tests.fake_telegram import Call
 
 ADMIN = 1001
 TOKEN = "123456:bench-token"
 PROBE_EVERY_S = 0.3
 MAX_PROBES = 200
 CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
+
+
+def missing_prerequisite() -> str | None:
+    """Why the measurement cannot run in this checkout, or None when it can."""
+    for module, role in (("bot.app", "the bot"), ("tests.fake_telegram", "the fake Bot API")):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:
+            found = False
+        if not found:
+            return f"{module} ({role}) does not exist yet"
+    return None
 
 
 def _is_status_reply(call: Call) -> bool:
@@ -38,6 +56,8 @@ def _reply_after(sent: float) -> Callable[[Call], bool]:
 
 async def bot_reply_times(site_url: str, users: list[str], data_dir: Path) -> list[float]:
     """Milliseconds from each injected /status to its reply, during a whole warmup."""
+    from tests.fake_telegram import FakeBotAPI  # noqa: PLC0415 - optional, see missing_prerequisite
+
     async with Database(StorageConfig(data_dir=data_dir)) as db:
         await AccountService(db.secrets).import_rows(
             [AccountRow(u, "demo", u, f"pw-{u}") for u in users]

@@ -20,7 +20,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramR
 
 from automation.reporting import ItemEvent
 from automation.runs import RunService
-from automation.summary import RunSummary
+from automation.summary import RunProgress, RunSummary
 from bot.i18n import texts
 from bot.outbox import ChatGate, Outbox
 from bot.views import progress_text
@@ -65,7 +65,7 @@ class TelegramReporter:
         self._messages: dict[int, _Message] = {}
         self.edits = 0
 
-    async def item_event(self, event: ItemEvent, progress: RunSummary) -> None:
+    async def item_event(self, event: ItemEvent, progress: RunProgress) -> None:
         """An item moved: refresh the run's progress message (throttled)."""
         message = await self._message(event.run_id)
         if message is not None:

@@ -20,7 +20,7 @@ from rich.progress import (
 )
 
 from automation.reporting import ItemEvent, Question
-from automation.summary import RunSummary
+from automation.summary import RunProgress, RunSummary
 from storage.models import ItemStatus
 
 
@@ -52,7 +52,7 @@ class TerminalReporter:
             self._progress.stop()
             self._progress = None
 
-    async def item_event(self, event: ItemEvent, progress: RunSummary) -> None:
+    async def item_event(self, event: ItemEvent, progress: RunProgress) -> None:
         """Update the bar, or print one line for an outcome."""
         if self._progress is not None:
             self._update_bar(event, progress)
@@ -69,7 +69,7 @@ class TerminalReporter:
             line += f" {event.result['post_url']}"
         print(line, file=self._stream, flush=True)
 
-    def _update_bar(self, event: ItemEvent, progress: RunSummary) -> None:
+    def _update_bar(self, event: ItemEvent, progress: RunProgress) -> None:
         assert self._progress is not None
         counts = progress.counts
         detail = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from automation.autoscale import levels_for_run
 from automation.runs import Requester, RunService
 from automation.summary import RunSummary, summary_text
 from bot.commands import SubParsers, open_database
@@ -136,10 +137,13 @@ async def show_command(settings: Settings, args: argparse.Namespace) -> int:
     """One run and its items."""
     async with open_database(settings):
         summary = await RunService(settings.storage.data_dir).summary(args.run_id)
+        levels = await levels_for_run(args.run_id)
     if args.json:
         print_json(summary.to_json())
         return 0
     say(summary_text(summary).splitlines()[0])
+    for level in levels:  # runners driving this run right now, as they published it
+        say(level.describe())
     print_table(
         ["account", "video", "status", "attempts", "error / result"],
         [

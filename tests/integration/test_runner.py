@@ -13,7 +13,7 @@ from automation.reporting import ItemEvent, Question
 from automation.runs import Requester
 from automation.sites.demo.samples import write_sample_videos
 from automation.sites.demo.state import DemoSiteOptions
-from automation.summary import RunSummary
+from automation.summary import RunProgress, RunSummary
 from storage.models import Account, Health, ItemStatus, RunItem, RunStatus, Trigger
 from tests.integration.conftest import Engine, browser_processes, posts_of
 
@@ -28,7 +28,7 @@ class RecordingReporter:
         self.finished: list[RunSummary] = []
         self.running = asyncio.Event()
 
-    async def item_event(self, event: ItemEvent, progress: RunSummary) -> None:
+    async def item_event(self, event: ItemEvent, progress: RunProgress) -> None:
         self.events.append(event)
         if event.status == "running":
             self.running.set()
