@@ -39,6 +39,8 @@ BASE_ARGS = (
     "--disable-sync",
     "--disable-dev-shm-usage",
 )
+CLOSE_TIMEOUT_S = 10.0
+SHUTDOWN_TIMEOUT_S = 20.0
 SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 INSTALL_HELP = (
     "no Chromium found: set automation.executable_path, or install one with "
@@ -101,6 +103,9 @@ class _Generation:
     retiring: bool = False
     dead: bool = False
     closing: bool = False
+    # One per context in use: fired when the browser dies, because Playwright can leave a
+    # call on a dead browser (new_page, for one) waiting forever.
+    watchdogs: set[asyncio.Timeout] = field(default_factory=set)
 
 
 class BrowserPool:
@@ -187,7 +192,9 @@ class BrowserPool:
                     f"cannot connect to the browser server at {config.connect_url}: "
                     f"{exc.message.splitlines()[0]}"
                 ) from None
-        self.executable = find_chromium(config, playwright.chromium.executable_path)
+        self.executable = await asyncio.to_thread(
+            find_chromium, config, playwright.chromium.executable_path
+        )
         try:
             browser = await playwright.chromium.launch(
                 executable_path=self.executable,
@@ -231,6 +238,26 @@ class BrowserPool:
                 self._old.discard(gen)
             await _shutdown(gen)
 
+    async def _new_context(
+        self,
+        gen: _Generation,
+        watchdog: asyncio.Timeout,
+        proxy: ProxySettings | None,
+        storage_state: dict[str, Any] | None,
+    ) -> BrowserContext:
+        try:
+            ctx = await gen.browser.new_context(
+                proxy=proxy.for_playwright() if proxy else None,  # type: ignore[arg-type]
+                storage_state=storage_state,  # type: ignore[arg-type]
+                viewport={"width": 1280, "height": 900},
+            )
+        except PlaywrightError as exc:
+            gen.watchdogs.discard(watchdog)  # the error says it already: no cancel on top
+            _mark_dead(gen)
+            raise BrowserCrashed(f"browser {gen.number} could not open a context") from exc
+        ctx.set_default_timeout(self._config.navigation_timeout_s * 1000)
+        return ctx
+
     @contextlib.asynccontextmanager
     async def context(
         self,
@@ -238,24 +265,37 @@ class BrowserPool:
         proxy: ProxySettings | None = None,
         storage_state: dict[str, Any] | None = None,
     ) -> AsyncIterator[BrowserContext]:
-        """A new context for one item, closed on exit whatever happened."""
+        """A new context for one item, closed on exit whatever happened.
+
+        If the browser dies while the item uses it, whatever the item is awaiting is
+        interrupted and the item gets ``BrowserCrashed``, instead of waiting on a call that
+        Playwright may never answer.
+        """
         gen = await self._acquire()
+        watchdog = asyncio.timeout(None)
+        ctx: BrowserContext | None = None
         try:
             try:
-                ctx = await gen.browser.new_context(
-                    proxy=proxy.for_playwright() if proxy else None,  # type: ignore[arg-type]
-                    storage_state=storage_state,  # type: ignore[arg-type]
-                    viewport={"width": 1280, "height": 900},
-                )
-            except PlaywrightError as exc:
-                _mark_dead(gen)
-                raise BrowserCrashed(f"browser {gen.number} could not open a context") from exc
-            ctx.set_default_timeout(self._config.navigation_timeout_s * 1000)
-            try:
-                yield ctx
+                async with watchdog:
+                    gen.watchdogs.add(watchdog)
+                    if gen.dead:  # died between acquiring it and now
+                        watchdog.reschedule(asyncio.get_running_loop().time())
+                    ctx = await self._new_context(gen, watchdog, proxy, storage_state)
+                    yield ctx
+            except TimeoutError:
+                if not watchdog.expired():
+                    raise
+                raise BrowserCrashed(f"browser {gen.number} went away during the item") from None
             finally:
-                with contextlib.suppress(PlaywrightError):
-                    await ctx.close()
+                gen.watchdogs.discard(watchdog)
+                if ctx is not None:
+                    await _close_context(ctx)
+                # Playwright's own list, not our counter: what the soak test checks for leaks.
+                log.debug(
+                    "context closed; browser %d has %d open",
+                    gen.number,
+                    len(gen.browser.contexts),
+                )
         finally:
             await self._release(gen)
 
@@ -281,17 +321,36 @@ def _mark_dead(gen: _Generation) -> None:
     if not gen.dead and not gen.closing:
         log.warning("browser %d disconnected", gen.number)
     gen.dead = True
+    if gen.closing:
+        return
+    now = asyncio.get_running_loop().time()
+    for watchdog in list(gen.watchdogs):
+        with contextlib.suppress(RuntimeError):  # its block has just ended
+            watchdog.reschedule(now)
+
+
+async def _close_context(ctx: BrowserContext) -> None:
+    """Close a context; on a dead browser this can hang, so it is bounded."""
+    with contextlib.suppress(PlaywrightError, TimeoutError):
+        async with asyncio.timeout(CLOSE_TIMEOUT_S):
+            await ctx.close()
 
 
 async def _shutdown(gen: _Generation) -> None:
     gen.closing = True
-    with contextlib.suppress(PlaywrightError):
-        await gen.browser.close()
-    with contextlib.suppress(PlaywrightError, OSError):
-        await gen.playwright.stop()
+    try:
+        async with asyncio.timeout(SHUTDOWN_TIMEOUT_S):
+            with contextlib.suppress(PlaywrightError):
+                await gen.browser.close()
+            with contextlib.suppress(PlaywrightError, OSError):
+                await gen.playwright.stop()
+    except TimeoutError:
+        log.warning("browser %d did not close within %.0fs", gen.number, SHUTDOWN_TIMEOUT_S)
+        return
+    log.info("browser %d closed after %d contexts", gen.number, gen.opened)
 
 
 async def locate_chromium(config: AutomationConfig) -> str:
     """Find the browser a launch would use, without launching it."""
     async with async_playwright() as playwright:
-        return find_chromium(config, playwright.chromium.executable_path)
+        return await asyncio.to_thread(find_chromium, config, playwright.chromium.executable_path)

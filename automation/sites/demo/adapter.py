@@ -54,6 +54,8 @@ SEL = Selectors()
 LOGGED_OUT_PATHS = ("/login", "/verify")
 PROCESSING_TIMEOUT_MS = 45_000
 UPLOAD_TIMEOUT_MS = 120_000  # sending a large file through a slow proxy outlasts a page load
+OPEN_TRIES = 3
+OPEN_RETRY_S = 0.3
 _POST_URL = re.compile(r"/post/\d+(?:[?#].*)?$")
 _NET_ERROR = re.compile(r"net::ERR_[A-Z_]+")
 _CLOSED = ("target closed", "has been closed", "browser closed", "browser has disconnected")
@@ -202,10 +204,24 @@ class DemoAdapter:
     # -- steps -----------------------------------------------------------------------------------
 
     async def _open(self, page: Page, path: str) -> None:
-        response = await page.goto(
-            self._base + path, wait_until="domcontentloaded", timeout=self._timeout_ms
-        )
-        _check(response)
+        """Load a page. A GET is safe to repeat, so a 5xx answer or a dropped connection is
+        retried here (OPEN_TRIES in all) before it fails the attempt; a timeout is not, and
+        a form's POST never is (see ``_submit``)."""
+        for tries_left in reversed(range(OPEN_TRIES)):
+            try:
+                response = await page.goto(
+                    self._base + path, wait_until="domcontentloaded", timeout=self._timeout_ms
+                )
+            except PlaywrightTimeoutError:
+                raise
+            except PlaywrightError as exc:
+                if not tries_left or not _NET_ERROR.search(str(exc)):
+                    raise
+            else:
+                if not tries_left or response is None or response.status < 500:
+                    _check(response)
+                    return
+            await asyncio.sleep(OPEN_RETRY_S * (OPEN_TRIES - tries_left))  # backoff, no event
 
     async def _submit(self, page: Page, button: str, timeout_ms: int | None = None) -> None:
         """Click a form's submit button and wait for the page it leads to."""
