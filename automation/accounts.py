@@ -168,6 +168,13 @@ def check_accounts_csv(data: bytes) -> tuple[list[AccountRow], list[str]]:
     except UnicodeDecodeError:
         return [], ["file is not UTF-8 text"]
     reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return _check_records(reader)
+    except csv.Error as exc:  # e.g. a field over csv's 128 KiB limit; nothing is kept
+        return [], [f"line {reader.line_num + 1}: not readable as CSV ({exc})"]
+
+
+def _check_records(reader: csv.DictReader[str]) -> tuple[list[AccountRow], list[str]]:
     header = [name.strip().lower() for name in reader.fieldnames or []]
     missing = [c for c in _REQUIRED if c not in header]
     unknown = [c for c in header if c not in CSV_COLUMNS]

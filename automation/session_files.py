@@ -8,6 +8,7 @@ cookie-export extensions write it (Cookie-Editor, EditThisCookie), and a Netscap
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 MAX_SESSION_BYTES = 5 * 1024 * 1024
@@ -43,6 +44,8 @@ def parse_session(data: bytes) -> StorageState:
             raise SessionFileError(
                 f"session file is not valid JSON (line {exc.lineno}: {exc.msg})"
             ) from None
+        except (ValueError, RecursionError):  # a 5000-digit number, nesting too deep
+            raise SessionFileError("session file is not usable JSON") from None
         if isinstance(doc, dict):
             return _from_storage_state(doc)
         return {"cookies": [_from_extension(i, c) for i, c in enumerate(doc, 1)], "origins": []}
@@ -129,6 +132,8 @@ def _from_netscape(text: str) -> list[dict[str, Any]]:
             expiry = float(expires)
         except ValueError:
             raise SessionFileError(f"line {lineno}: expiry is not a number") from None
+        if not math.isfinite(expiry):
+            raise SessionFileError(f"line {lineno}: expiry is not a finite number")
         cookies.append(
             {
                 "name": name,
@@ -149,4 +154,10 @@ def _from_netscape(text: str) -> list[dict[str, Any]]:
 def _number(index: int, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise SessionFileError(f"cookie {index}: 'expires' must be a number")
-    return float(value)
+    try:
+        expires = float(value)
+    except OverflowError:  # an integer beyond any float
+        expires = math.inf
+    if not math.isfinite(expires):  # JSON's NaN, Infinity or 1e999
+        raise SessionFileError(f"cookie {index}: 'expires' must be a finite number")
+    return expires

@@ -15,7 +15,7 @@ from typing import Any
 
 from automation.errors import FleetbotError
 from bot import __version__
-from bot.commands import accounts, db, demo, runs, schedules, serve
+from bot.commands import accounts, db, demo, runs, schedules, serve, videos
 from bot.commands.output import warn
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     accounts.register(sub, common)
     runs.register(sub, common)
     schedules.register(sub, common)
+    videos.register(sub, common)
     demo.register(sub, common)
     serve.register(sub, common)
     return parser
@@ -61,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Command = args.func
     try:
         settings = load_settings(getattr(args, "config", None))
-        setup_logging(settings.log.level)
+        setup_logging(settings.log.level, settings.secret_values())
         return asyncio.run(func(settings, args))
     except BrokenPipeError:  # e.g. `fleetbot runs list | head`
         return EXIT_OK

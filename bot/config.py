@@ -8,15 +8,18 @@ what was expected, never a pydantic traceback. Secret values are never echoed.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -26,7 +29,8 @@ from storage.config import StorageConfig
 ENV_PREFIX = "FLEETBOT_"
 CONFIG_ENV = "FLEETBOT_CONFIG"
 DEFAULT_CONFIG = Path("config.toml")
-_SECRET_KEYS = frozenset({"bot.token", "secret_key"})
+# A database URL may carry a password (postgres://user:password@host/db).
+_SECRET_KEYS = frozenset({"bot.token", "secret_key", "storage.db_url"})
 
 
 class ConfigError(Exception):
@@ -85,6 +89,14 @@ class Settings(BaseSettings):
     sites: SitesConfig = SitesConfig()
     secret_key: SecretStr | None = None
 
+    def secret_values(self) -> list[str]:
+        """The configured secrets in plain text, for the log scrubber to replace."""
+        secrets = (self.bot.token, self.secret_key)
+        values = [secret.get_secret_value() for secret in secrets if secret is not None]
+        if self.storage.db_url and (password := urlsplit(self.storage.db_url).password):
+            values.append(password)
+        return values
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -120,7 +132,27 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
         settings: Settings = _FromFile(**overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, file)) from None
+    except SettingsError as exc:  # an environment value that is not the JSON it must be
+        raise ConfigError(_describe_env(exc)) from None
     return _resolve_paths(settings, file)
+
+
+def _describe_env(exc: SettingsError) -> str:
+    """Name the variables of the section that failed to parse, never their values."""
+    match = re.search(r'field "(\w+)"', str(exc))
+    section = match.group(1).upper() if match else ""
+    names = sorted(
+        name for name in os.environ if name.startswith(ENV_PREFIX + section) and name != CONFIG_ENV
+    )
+    return (
+        f"invalid configuration: cannot parse {', '.join(names) or 'an environment variable'}"
+        " (lists and tables in the environment are written as JSON, e.g. [1, 2])"
+    )
+
+
+def _is_secret(key: str) -> bool:
+    """A secret setting, or a section that holds one (``bot = "..."`` may be a token)."""
+    return any(secret == key or secret.startswith(key + ".") for secret in _SECRET_KEYS)
 
 
 def _check_toml(file: Path) -> None:
@@ -146,7 +178,7 @@ def _describe(exc: ValidationError, file: Path | None) -> str:
             problems.setdefault(key, []).append("unknown setting")
             shown[key] = ""
             continue
-        value = "<hidden>" if key in _SECRET_KEYS else repr(error.get("input"))
+        value = "<hidden>" if _is_secret(key) else repr(error.get("input"))
         shown[key] = f" = {value}"
         problems.setdefault(key, []).append(error["msg"].lower())
         problems[key] = list(dict.fromkeys(problems[key]))

@@ -5,29 +5,46 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import Iterable
 
-_TOKEN = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")
+# A bot token, also inside a Bot API URL (".../bot123:ABC.../getMe"), where no \b precedes it.
+_TOKEN = re.compile(r"(?<![0-9])\d{6,12}:[A-Za-z0-9_-]{30,}")
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]+):[^@\s]+@")
+MIN_SECRET_CHARS = 8  # shorter values would scrub ordinary words out of the log
 _QUIET = ("aiosqlite", "tortoise", "asyncio", "apscheduler.executors", "aiohttp.access")
 
 
-class RedactingFilter(logging.Filter):
+def redact(text: str) -> str:
     """Replace anything shaped like a bot token or a URL password with ***."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's message in place; never drops a record."""
-        message = record.getMessage()
-        clean = _URL_PASSWORD.sub(r"\1:***@", _TOKEN.sub("***", message))
-        if clean != message:
-            record.msg, record.args = clean, None
-        return True
+    return _URL_PASSWORD.sub(r"\1:***@", _TOKEN.sub("***", text))
 
 
-def setup_logging(level: str) -> None:
-    """Configure the root logger once for this process."""
+class RedactingFormatter(logging.Formatter):
+    """Scrubs the whole formatted record: the message and any traceback under it.
+
+    Exception texts often carry a request URL, and a URL to the Bot API holds the token,
+    so scrubbing only the message (as a filter would) is not enough. Besides the shapes
+    above, the exact secrets this process was configured with are replaced too.
+    """
+
+    def __init__(self, fmt: str, secrets: Iterable[str] = ()) -> None:
+        super().__init__(fmt)
+        self._secrets = sorted({s for s in secrets if len(s) >= MIN_SECRET_CHARS}, key=len)[::-1]
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as text, secrets replaced."""
+        text = super().format(record)
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return redact(text)
+
+
+def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
+    """Configure the root logger once for this process; ``secrets`` never get printed."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter())
+    handler.setFormatter(
+        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

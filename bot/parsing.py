@@ -10,6 +10,8 @@ _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?$", re.IGNORECASE)
 _UNITS = {"": 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
 MAX_DURATION_S = 6 * 3600
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+# At most nine digits: ids are 32-bit integer columns (Postgres refuses larger ones).
+_ID = re.compile(r"#?[0-9]{1,9}")
 
 
 class UsageError(ValueError):
@@ -77,9 +79,17 @@ def parse_run_id(args: list[str], command: str) -> int:
     """Exactly one positive run number."""
     if len(args) != 1:
         raise UsageError("usage", command=command)
-    if not args[0].lstrip("#").isdigit() or len(args[0]) > 12:
+    if not is_id(args[0]):
         raise UsageError("bad-run-id", value=args[0][:40])
     return int(args[0].lstrip("#"))
+
+
+def is_id(text: str) -> bool:
+    """A row id, '12' or '#12', that int() reads and a 32-bit column holds.
+
+    ASCII digits only: str.isdigit() is also true for '²', which int() refuses.
+    """
+    return bool(_ID.fullmatch(text))
 
 
 def parse_warmup(args: list[str], default_duration_s: float) -> tuple[str, float]:

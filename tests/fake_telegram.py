@@ -226,8 +226,12 @@ class FakeBotAPI:
     # -- what the bot sent -------------------------------------------------------------
 
     def sent(self, chat_id: int | None = None) -> list[dict[str, Any]]:
-        """Messages the bot sent, in order, as they are now (after edits)."""
-        return [self._messages[key] for key in self._sent if chat_id is None or key[0] == chat_id]
+        """Messages the bot sent and has not deleted, in order, as they are now (after edits)."""
+        return [
+            self._messages[key]
+            for key in self._sent
+            if key in self._messages and (chat_id is None or key[0] == chat_id)
+        ]
 
     def message(self, chat_id: int, message_id: int) -> dict[str, Any]:
         """One message as it is now."""

@@ -14,7 +14,7 @@ from automation.accounts import AccountService, CsvImportError, parse_accounts_c
 from automation.session_files import SessionFileError, parse_session
 from bot.i18n import Texts
 from bot.media import MediaIntake
-from bot.parsing import UsageError, split_args
+from bot.parsing import UsageError, is_id, split_args
 from bot.views import accounts_page, fit
 
 router = Router(name="accounts")
@@ -33,7 +33,7 @@ async def page_accounts(query: CallbackQuery, t: Texts, accounts: AccountService
     """The paging buttons under /accounts."""
     raw = (query.data or "").removeprefix("acc:")
     await query.answer()
-    if not raw.isdigit() or not isinstance(query.message, Message):
+    if not is_id(raw) or raw.startswith("#") or not isinstance(query.message, Message):
         return
     text, markup = accounts_page(t, await accounts.list_accounts(), int(raw))
     with contextlib.suppress(TelegramBadRequest):  # the same page again: nothing changed

@@ -10,8 +10,15 @@ from automation.runs import Requester, RunService
 from bot.config import Settings
 from bot.i18n import Texts
 from bot.launcher import Launcher
-from bot.media import FileTooBig, MediaIntake
-from bot.parsing import UsageError, parse_run_id, parse_selector, parse_warmup, split_args
+from bot.media import MediaIntake, video_file
+from bot.parsing import (
+    UsageError,
+    is_id,
+    parse_run_id,
+    parse_selector,
+    parse_warmup,
+    split_args,
+)
 from bot.views import run_detail_text, runs_text
 from storage.models import Trigger
 
@@ -54,28 +61,13 @@ async def upload(
 ) -> None:
     """/upload [SELECTOR] as a video's caption or a reply to a video."""
     selector = parse_selector(split_args(message.text or message.caption), "upload")
-    source = message if _has_video(message) else message.reply_to_message
-    if source is None or not _has_video(source):
+    file = video_file(message) or video_file(message.reply_to_message)
+    if file is None:
         await message.answer(t("upload-needs-video"))
         return
-    file = source.video or source.document
-    assert file is not None
-    try:
-        video = await media.store_video(file.file_id, file.file_size)
-    except FileTooBig as exc:
-        await message.answer(
-            t("video-too-big", size_mb=exc.size // 2**20, limit_mb=exc.limit // 2**20)
-        )
-        return
+    video = await media.store_video(file.file_id, file.file_size)  # too big: ReplyErrors
     run = await runs.create_upload(selector, [video], requester=requester(message))
     await launcher.launch(run, message.chat.id, lang)
-
-
-def _has_video(message: Message) -> bool:
-    if message.video is not None:
-        return True
-    document = message.document
-    return document is not None and (document.mime_type or "").startswith("video/")
 
 
 @router.message(Command("runs"))
@@ -131,20 +123,24 @@ async def run_button(
     query: CallbackQuery, t: Texts, lang: str, runs: RunService, launcher: Launcher
 ) -> None:
     """The summary's 'Retry failed' and 'Details' buttons."""
-    _, action, raw_id = (query.data or "::").split(":", 2)
+    # Data comes from the client: it may lack a field or hold '²', not only what we sent.
+    action, _, raw_id = (query.data or "").removeprefix("run:").partition(":")
     message = query.message
-    if not raw_id.isdigit() or not isinstance(message, Message):
+    if not is_id(raw_id) or raw_id.startswith("#") or not isinstance(message, Message):
         await query.answer()
         return
     run_id = int(raw_id)
+    # A query is answered once: on an error ReplyErrors answers it with the message, so
+    # answer only after the step that may fail.
     if action == "retry":
         who = Requester(
             Trigger.MANUAL, requested_by=str(query.from_user.id), chat_id=message.chat.id
         )
-        await query.answer()
         await _retry(message, run_id, who=who, t=t, lang=lang, runs=runs, launcher=launcher)
-    elif action == "show":
         await query.answer()
-        await message.answer(run_detail_text(t, await runs.summary(run_id)))
+    elif action == "show":
+        text = run_detail_text(t, await runs.summary(run_id))
+        await query.answer()
+        await message.answer(text)
     else:
         raise UsageError("usage", command="run")
