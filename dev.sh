@@ -92,7 +92,10 @@ case "${1:-}" in
         say "mypy"
         "$VENV/bin/mypy"
         say "pytest"
-        exec "$VENV/bin/pytest" "$@"
+        # Two workers: most tests wait on browsers, sites and subprocesses, so two of them
+        # at a time finish in about two thirds of the time on two cores. Tests that share
+        # the PostgreSQL server carry xdist_group("postgres") and run on one worker.
+        exec "$VENV/bin/pytest" -n "${FLEETBOT_TEST_WORKERS:-2}" --dist loadgroup "$@"
         ;;
     *)
         sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'

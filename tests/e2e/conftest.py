@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -64,24 +65,36 @@ class Fleet:
         assert code == 0, err
         return dict(json.loads(out))
 
-    async def serve(self) -> asyncio.subprocess.Process:
-        """Start ``fleetbot serve`` and wait until it has registered its commands."""
+    async def serve(self, *, log_through_pipe: bool = False) -> asyncio.subprocess.Process:
+        """Start ``fleetbot serve`` and wait until it has registered its commands.
+
+        ``log_through_pipe`` has a ``cat`` process write the log file, so a file-size limit
+        put on serve (the disk-full test) does not stop its logging.
+        """
         log = self.data_dir.parent / f"serve-{len(self.procs)}.log"
         self.logs.append(log)
         seen = len(self.api.calls)
         handle = await asyncio.to_thread(log.open, "wb")
+        read_end, write_end = os.pipe() if log_through_pipe else (-1, handle.fileno())
         try:
+            if log_through_pipe:
+                self.procs.append(
+                    await asyncio.create_subprocess_exec("cat", stdin=read_end, stdout=handle)
+                )
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
                 "bot",
                 "serve",
-                stdout=handle,
-                stderr=handle,
+                stdout=write_end,
+                stderr=write_end,
                 env=self.env,
             )
         finally:
             handle.close()
+            if log_through_pipe:
+                os.close(read_end)
+                os.close(write_end)
         self.procs.append(proc)
         await self.api.wait_for(
             lambda call: call.method == "getUpdates" and self.api.calls.index(call) >= seen,

@@ -19,7 +19,10 @@ from storage.db import Database, connection_name
 from storage.models import Account, Run, RunItem, RunKind, Trigger
 
 PG_URL = os.environ.get("FLEETBOT_TEST_PG_URL")
-pytestmark = pytest.mark.skipif(not PG_URL, reason="FLEETBOT_TEST_PG_URL not set")
+pytestmark = [
+    pytest.mark.skipif(not PG_URL, reason="FLEETBOT_TEST_PG_URL not set"),
+    pytest.mark.xdist_group("postgres"),
+]
 
 
 @pytest.fixture

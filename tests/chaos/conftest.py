@@ -1,0 +1,3 @@
+"""Fixtures the chaos tests share with the end-to-end tests."""
+
+from tests.e2e.conftest import fleet, site_options  # noqa: F401

@@ -1,0 +1,181 @@
+"""One warmup through every fault a site and a browser throw at once.
+
+The demo site answers 30 % of requests with a 500 or a dropped connection and sleeps
+800 ms before every answer; Chromium is killed twice and the site itself is restarted
+(connection refused while it is down, every session gone after). One account has a wrong
+password. The run still completes: the faults are retried, the wrong password is not, and
+every attempt but an item's last is a logged retry of a transient error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.chaos.observe import FINAL, items, report, settled
+from tests.e2e.conftest import eventually
+from tests.helpers import cli_env
+
+ACCOUNTS = 10
+WRONG = "demo10"  # stored with a wrong password: a permanent failure
+TRANSIENT = {"TransientSiteError", "BrowserCrashed", "ItemTimeout"}
+RETRIED = re.compile(r"item \d+ \((\w+)\) attempt (\d+): (\w+): .*\(will retry\)$", re.MULTILINE)
+SITE_ARGS = ("--users", str(ACCOUNTS), "--seed", "9", "--latency-ms", "800", "--error-rate", "0.3")
+
+
+async def start_site(tmp_path: Path, port: int = 0) -> tuple[asyncio.subprocess.Process, int]:
+    """The demo site in its own process; restarted on the same port."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "demo-site",
+        "--port",
+        str(port),
+        *SITE_ARGS,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=cli_env(tmp_path / "site-data"),
+    )
+    assert proc.stdout is not None
+    async with asyncio.timeout(30):
+        line = (await proc.stdout.readline()).decode()
+    match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+    assert match, f"demo-site printed {line!r}"
+    return proc, int(match.group(1))
+
+
+@pytest.fixture
+async def sites() -> AsyncIterator[list[asyncio.subprocess.Process]]:
+    started: list[asyncio.subprocess.Process] = []
+    yield started
+    for proc in started:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+
+
+def browser_of(pid: int) -> psutil.Process | None:
+    """The Chromium browser process (not a renderer or helper) under a pid."""
+    for proc in psutil.Process(pid).children(recursive=True):
+        try:
+            if "chrom" in proc.name().lower() and not any(
+                arg.startswith("--type=") for arg in proc.cmdline()
+            ):
+                return proc
+        except psutil.NoSuchProcess:
+            continue
+    return None
+
+
+async def test_latency_errors_crashes_and_a_site_restart_together(
+    tmp_path: Path, sites: list[asyncio.subprocess.Process]
+) -> None:
+    site, port = await start_site(tmp_path)
+    sites.append(site)
+    data_dir = tmp_path / "data"
+    env = cli_env(
+        data_dir,
+        FLEETBOT_SITES__DEMO__BASE_URL=f"http://127.0.0.1:{port}",
+        FLEETBOT_AUTOMATION__CONCURRENCY="4",
+        FLEETBOT_AUTOMATION__MAX_ATTEMPTS="12",
+        FLEETBOT_AUTOMATION__BACKOFF_BASE_S="0.2",
+        FLEETBOT_AUTOMATION__BACKOFF_MAX_S="1",
+        FLEETBOT_AUTOMATION__WARMUP_DURATION_S="0.5",
+        FLEETBOT_LOG__LEVEL="INFO",
+    )
+    csv = tmp_path / "accounts.csv"
+    csv.write_text(
+        "label,site,username,password,proxy,tags\n"
+        + "".join(
+            f"demo{k},demo,demo{k},{'not-it' if f'demo{k}' == WRONG else f'pw-demo{k}'},,\n"
+            for k in range(1, ACCOUNTS + 1)
+        )
+    )
+    imported = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "accounts", "import", str(csv), env=env
+    )
+    assert await imported.wait() == 0
+    log_file = tmp_path / "run.log"
+    with log_file.open("wb") as log:
+        runner = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "warmup",
+            "all",
+            "--json",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=log,
+            env=env,
+        )
+    assert runner.stdout is not None
+    output = asyncio.create_task(runner.stdout.read())
+    started = time.monotonic()
+
+    def at_least(count: int) -> Callable[[], Awaitable[bool]]:
+        async def check() -> bool:
+            return await settled(data_dir, 1) >= count and browser_of(runner.pid) is not None
+
+        return check
+
+    browsers_killed = 0
+    for count, fault in ((2, "chromium"), (4, "site"), (6, "chromium")):
+        await eventually(at_least(count), within=240)
+        if fault == "chromium":
+            browser = browser_of(runner.pid)
+            assert browser is not None
+            browser.kill()
+            browsers_killed += 1
+        else:
+            site.kill()
+            await site.wait()
+            site, _ = await start_site(tmp_path, port)
+            sites.append(site)
+    async with asyncio.timeout(300):
+        code = await runner.wait()
+    elapsed = time.monotonic() - started
+    stderr = await asyncio.to_thread(log_file.read_text)
+    assert code in (0, 1), stderr[-3000:]  # 1 when the run has a failed item
+    summary = json.loads(await output)
+    final = await items(data_dir, 1)
+
+    by_label = {item["account"]: item for item in summary["items"]}
+    assert summary["status"] == "partial"
+    assert len(final) == ACCOUNTS
+    assert all(row["status"] in FINAL for row in final.values())
+    assert {label: item["status"] for label, item in by_label.items() if label != WRONG} == {
+        f"demo{k}": "succeeded" for k in range(1, ACCOUNTS)
+    }
+    assert by_label[WRONG]["status"] == "failed"
+    assert by_label[WRONG]["error"].startswith("LoginRequired"), by_label[WRONG]
+    retried = RETRIED.findall(stderr)
+    retried_classes = Counter(error for _, _, error in retried)
+    assert retried, "no fault was ever retried: the faults did not happen"
+    assert set(retried_classes) <= TRANSIENT, retried_classes
+    assert "BrowserCrashed" in retried_classes
+    retries = Counter(label for label, _, _ in retried)
+    for label, item in by_label.items():  # every attempt but the last was a logged retry
+        assert item["attempts"] == retries[label] + 1, (label, item["attempts"], retries[label])
+    report(
+        "site-faults",
+        items=ACCOUNTS,
+        chromium_kills=browsers_killed,
+        site_restarts=1,
+        retried_attempts=len(retried),
+        retried_by_class=dict(retried_classes),
+        permanent_failures_retried=0,
+        succeeded=sum(1 for item in summary["items"] if item["status"] == "succeeded"),
+        lost=sum(1 for row in final.values() if row["status"] not in FINAL),
+        elapsed_s=round(elapsed, 1),
+    )
