@@ -95,7 +95,12 @@ case "${1:-}" in
         # Two workers: most tests wait on browsers, sites and subprocesses, so two of them
         # at a time finish in about two thirds of the time on two cores. Tests that share
         # the PostgreSQL server carry xdist_group("postgres") and run on one worker.
-        exec "$VENV/bin/pytest" -n "${FLEETBOT_TEST_WORKERS:-2}" --dist loadgroup "$@"
+        # Tests marked "alone" measure the machine (the soak's memory) and run afterwards,
+        # by themselves. Exit status 5 means the arguments selected no test for that pass.
+        "$VENV/bin/pytest" -n "${FLEETBOT_TEST_WORKERS:-2}" --dist loadgroup -m "not alone" "$@" \
+            || [ $? = 5 ]
+        say "pytest: tests that run alone"
+        "$VENV/bin/pytest" -m alone "$@" || [ $? = 5 ]
         ;;
     *)
         sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'

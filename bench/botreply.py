@@ -44,6 +44,27 @@ def missing_prerequisite() -> str | None:
     return None
 
 
+async def add_demo_accounts(data_dir: Path, users: list[str]) -> None:
+    """Store demo accounts (password pw-<user>) in a fresh data dir."""
+    async with Database(StorageConfig(data_dir=data_dir)) as db:
+        await AccountService(db.secrets).import_rows(
+            [AccountRow(u, "demo", u, f"pw-{u}") for u in users]
+        )
+
+
+def serve_env(data_dir: Path, token: str, api_url: str, site_url: str) -> dict[str, str]:
+    """The environment of a benchmarked ``fleetbot serve``: this one's, minus FLEETBOT_*."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLEETBOT_")}
+    return env | {
+        "FLEETBOT_CONFIG": str(CONFIG),
+        "FLEETBOT_STORAGE__DATA_DIR": str(data_dir),
+        "FLEETBOT_BOT__TOKEN": token,
+        "FLEETBOT_BOT__ADMINS": f"[{ADMIN}]",
+        "FLEETBOT_BOT__API_BASE": api_url,
+        "FLEETBOT_SITES__DEMO__BASE_URL": site_url,
+    }
+
+
 def _is_status_reply(call: Call) -> bool:
     return call.method == "sendMessage" and str(call.params.get("text", "")).startswith(
         "fleetbot "
@@ -58,19 +79,10 @@ async def bot_reply_times(site_url: str, users: list[str], data_dir: Path) -> li
     """Milliseconds from each injected /status to its reply, during a whole warmup."""
     from tests.fake_telegram import FakeBotAPI  # noqa: PLC0415 - optional, see missing_prerequisite
 
-    async with Database(StorageConfig(data_dir=data_dir)) as db:
-        await AccountService(db.secrets).import_rows(
-            [AccountRow(u, "demo", u, f"pw-{u}") for u in users]
-        )
+    await add_demo_accounts(data_dir, users)
     async with FakeBotAPI(token=TOKEN) as api:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FLEETBOT_")}
+        env = serve_env(data_dir, TOKEN, api.url, site_url)
         env |= {
-            "FLEETBOT_CONFIG": str(CONFIG),
-            "FLEETBOT_STORAGE__DATA_DIR": str(data_dir),
-            "FLEETBOT_BOT__TOKEN": TOKEN,
-            "FLEETBOT_BOT__ADMINS": f"[{ADMIN}]",
-            "FLEETBOT_BOT__API_BASE": api.url,
-            "FLEETBOT_SITES__DEMO__BASE_URL": site_url,
             "FLEETBOT_AUTOMATION__WARMUP_DURATION_S": "3",
             "FLEETBOT_LOG__LEVEL": "WARNING",
         }

@@ -15,53 +15,22 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psutil
-import pytest
 
 from tests.chaos.observe import FINAL, items, report, settled
 from tests.e2e.conftest import eventually
 from tests.helpers import cli_env
+from tests.integration.conftest import SiteProcess
 
 ACCOUNTS = 10
 WRONG = "demo10"  # stored with a wrong password: a permanent failure
 TRANSIENT = {"TransientSiteError", "BrowserCrashed", "ItemTimeout"}
 RETRIED = re.compile(r"item \d+ \((\w+)\) attempt (\d+): (\w+): .*\(will retry\)$", re.MULTILINE)
 SITE_ARGS = ("--users", str(ACCOUNTS), "--seed", "9", "--latency-ms", "800", "--error-rate", "0.3")
-
-
-async def start_site(tmp_path: Path, port: int = 0) -> tuple[asyncio.subprocess.Process, int]:
-    """The demo site in its own process; restarted on the same port."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "demo-site",
-        "--port",
-        str(port),
-        *SITE_ARGS,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        env=cli_env(tmp_path / "site-data"),
-    )
-    assert proc.stdout is not None
-    async with asyncio.timeout(30):
-        line = (await proc.stdout.readline()).decode()
-    match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
-    assert match, f"demo-site printed {line!r}"
-    return proc, int(match.group(1))
-
-
-@pytest.fixture
-async def sites() -> AsyncIterator[list[asyncio.subprocess.Process]]:
-    started: list[asyncio.subprocess.Process] = []
-    yield started
-    for proc in started:
-        if proc.returncode is None:
-            proc.kill()
-        await proc.wait()
 
 
 def browser_of(pid: int) -> psutil.Process | None:
@@ -78,14 +47,14 @@ def browser_of(pid: int) -> psutil.Process | None:
 
 
 async def test_latency_errors_crashes_and_a_site_restart_together(
-    tmp_path: Path, sites: list[asyncio.subprocess.Process]
+    tmp_path: Path, site_process: Callable[..., Awaitable[SiteProcess]]
 ) -> None:
-    site, port = await start_site(tmp_path)
-    sites.append(site)
+    site = await site_process(*SITE_ARGS)
+    port = urlsplit(site.url).port
     data_dir = tmp_path / "data"
     env = cli_env(
         data_dir,
-        FLEETBOT_SITES__DEMO__BASE_URL=f"http://127.0.0.1:{port}",
+        FLEETBOT_SITES__DEMO__BASE_URL=site.url,
         FLEETBOT_AUTOMATION__CONCURRENCY="4",
         FLEETBOT_AUTOMATION__MAX_ATTEMPTS="12",
         FLEETBOT_AUTOMATION__BACKOFF_BASE_S="0.2",
@@ -138,10 +107,9 @@ async def test_latency_errors_crashes_and_a_site_restart_together(
             browser.kill()
             browsers_killed += 1
         else:
-            site.kill()
-            await site.wait()
-            site, _ = await start_site(tmp_path, port)
-            sites.append(site)
+            site.proc.kill()
+            await site.proc.wait()
+            site = await site_process("--port", str(port), *SITE_ARGS)  # the last --port wins
     async with asyncio.timeout(300):
         code = await runner.wait()
     elapsed = time.monotonic() - started
