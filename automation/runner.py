@@ -388,10 +388,22 @@ class Runner:
 
     async def _settle_forgotten(self) -> None:
         """Settle runs whose last outcome was stored but whose own settling failed."""
-        open_runs = await Run.filter(finished_at__isnull=True, status__in=_CLAIMABLE_RUNS)
-        for run in open_runs:
-            if await self._run_done(run.id):
-                await self._settle(run.id)
+        open_runs = {
+            row["id"]
+            for row in await Run.filter(
+                finished_at__isnull=True, status__in=_CLAIMABLE_RUNS
+            ).values("id")
+        }
+        if not open_runs:
+            return
+        busy = {
+            row["run_id"]
+            for row in await RunItem.filter(run_id__in=open_runs, status__in=_OPEN_ITEMS).values(
+                "run_id"
+            )
+        }
+        for run_id in sorted(open_runs - busy):  # two queries, however many runs are open
+            await self._settle(run_id)
 
     async def _renew_leases(self) -> None:
         interval = self._config.lease_s / 3

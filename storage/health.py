@@ -44,8 +44,8 @@ Listener = Callable[[str | None], None]
 
 def describe(exc: BaseException) -> str:
     """One line naming a storage error, without SQL parameters or a traceback."""
-    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0][:200]}" if lines else type(exc).__name__
 
 
 class StorageHealth:
