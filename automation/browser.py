@@ -42,9 +42,14 @@ BASE_ARGS = (
 CLOSE_TIMEOUT_S = 10.0
 SHUTDOWN_TIMEOUT_S = 20.0
 SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+HEADLESS_SHELL = "chromium-headless-shell"
+# Debian's /usr/bin/chromium-headless-shell is a shell script that runs this binary without
+# exec, leaving a shell between Playwright and the browser: launch the binary itself.
+DEBIAN_HEADLESS_SHELL = "/usr/lib/chromium/chromium-headless-shell"
 INSTALL_HELP = (
     "no Chromium found: set automation.executable_path, or install one with "
-    "`playwright install chromium` (or, on Debian/Ubuntu, `apt-get install chromium`)"
+    "`playwright install chromium` (or, on Debian/Ubuntu, "
+    "`apt-get install chromium chromium-headless-shell`)"
 )
 
 
@@ -75,20 +80,47 @@ def launch_args(config: AutomationConfig) -> list[str]:
 
 
 def find_chromium(config: AutomationConfig, playwright_path: str | None) -> str:
-    """The browser to launch: config, else Playwright's own, else one on PATH."""
+    """The browser to launch: config, else the lightest Chromium that can do the job.
+
+    Headless launches prefer a headless shell (Playwright's own, else the system's): it
+    costs about a third of the CPU of the full browser per page. Headed work (a visible
+    login window) needs the full Chromium: Playwright's own, else one on PATH.
+    """
     if config.executable_path:
         if not Path(config.executable_path).is_file():
             raise BrowserNotFound(
                 f"automation.executable_path = {config.executable_path!r} does not exist"
             )
         return config.executable_path
-    if playwright_path and Path(playwright_path).is_file():
-        return playwright_path
-    for name in SYSTEM_BROWSERS:
-        found = shutil.which(name)
-        if found:
-            return found
+    candidates: list[str | None] = []
+    if config.headless:
+        candidates += playwright_headless_shells(playwright_path)
+        candidates += [DEBIAN_HEADLESS_SHELL, shutil.which(HEADLESS_SHELL)]
+    candidates.append(playwright_path)
+    candidates += [shutil.which(name) for name in SYSTEM_BROWSERS]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return candidate
     raise BrowserNotFound(INSTALL_HELP)
+
+
+def playwright_headless_shells(playwright_path: str | None) -> list[str]:
+    """Playwright's downloaded headless shells next to its Chromium, newest first."""
+    if not playwright_path:
+        return []
+    # <browsers>/chromium-REV/chrome-linux64/chrome -> <browsers>
+    browsers = Path(playwright_path).parent.parent.parent
+    found = [
+        *browsers.glob("chromium_headless_shell-*/chrome-headless-shell-*/chrome-headless-shell"),
+        *browsers.glob("chromium_headless_shell-*/chrome-linux/headless_shell"),
+    ]
+    return [str(path) for path in sorted(found, reverse=True)]
+
+
+def is_browser_process(name: str) -> bool:
+    """Whether a process name is a Chromium, Chrome or headless-shell process."""
+    lowered = name.lower()
+    return "chrom" in lowered or "headless_shell" in lowered
 
 
 @dataclass(eq=False)
@@ -131,6 +163,7 @@ class BrowserPool:
             "contexts_opened": self.contexts_opened,
             "active_contexts": sum(g.active for g in self._all()),
             "browser_alive": bool(current and not current.dead),
+            "executable": self.executable or "remote",
         }
 
     def _all(self) -> list[_Generation]:
@@ -309,7 +342,7 @@ def lower_browser_priority(niceness: int) -> int:
     changed = 0
     for proc in psutil.Process().children(recursive=True):
         try:
-            if "chrom" in proc.name().lower() and proc.nice() < niceness:
+            if is_browser_process(proc.name()) and proc.nice() < niceness:
                 proc.nice(niceness)
                 changed += 1
         except (psutil.NoSuchProcess, psutil.AccessDenied):
