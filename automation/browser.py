@@ -27,7 +27,8 @@ from playwright.async_api import Browser, BrowserContext, Playwright, async_play
 from playwright.async_api import Error as PlaywrightError
 
 from automation.config import AutomationConfig
-from automation.errors import BrowserCrashed, BrowserNotFound
+from automation.errors import BrowserCrashed, BrowserNotFound, SessionRejected
+from automation.sites.playwright_errors import first_line
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +224,7 @@ class BrowserPool:
             except PlaywrightError as exc:
                 raise BrowserNotFound(
                     f"cannot connect to the browser server at {config.connect_url}: "
-                    f"{exc.message.splitlines()[0]}"
+                    f"{first_line(exc)}"
                 ) from None
         self.executable = await asyncio.to_thread(
             find_chromium, config, playwright.chromium.executable_path
@@ -235,9 +236,7 @@ class BrowserPool:
                 args=launch_args(config),
             )
         except PlaywrightError as exc:
-            raise BrowserNotFound(
-                f"cannot start {self.executable}: {exc.message.splitlines()[0]}"
-            ) from None
+            raise BrowserNotFound(f"cannot start {self.executable}: {first_line(exc)}") from None
         if config.browser_nice:
             await asyncio.to_thread(lower_browser_priority, config.browser_nice)
         return browser
@@ -286,8 +285,18 @@ class BrowserPool:
             )
         except PlaywrightError as exc:
             gen.watchdogs.discard(watchdog)  # the error says it already: no cancel on top
+            if gen.browser.is_connected() and not gen.dead:
+                # A live browser refused this context: the account's saved session (or
+                # proxy) is malformed. That is the item's problem, not the browser's, and
+                # retrying it would fail the same way. Playwright's text names the bad
+                # field; it could quote a value, so it goes to the debug log only.
+                log.debug("browser %d refused a context: %s", gen.number, first_line(exc))
+                raise SessionRejected(
+                    "the browser refused this account's saved session or proxy settings; "
+                    "import a fresh session for it"
+                ) from None
             _mark_dead(gen)
-            raise BrowserCrashed(f"browser {gen.number} could not open a context") from exc
+            raise BrowserCrashed(f"browser {gen.number} could not open a context") from None
         ctx.set_default_timeout(self._config.navigation_timeout_s * 1000)
         return ctx
 

@@ -35,7 +35,6 @@ from storage.models import Run, RunKind, RunStatus, Schedule, Trigger
 
 log = logging.getLogger(__name__)
 
-_OPEN = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.INTERRUPTED)
 _JOB = "schedule-"
 _SYNC_ERRORS: tuple[type[BaseException], ...] = (*STORAGE_ERRORS, FleetbotError, ValueError)
 SYNC_S = 30
@@ -221,7 +220,7 @@ class FleetScheduler:
         if last is not None and not when.is_interval and when.wall(last) == when.wall(due):
             log.info("schedule #%d: %s already fired (clocks went back)", schedule.id, due)
             return None
-        still_open = await Run.filter(schedule_id=schedule.id, status__in=_OPEN).first()
+        still_open = await Run.filter(schedule_id=schedule.id, status__in=RunStatus.open()).first()
         if still_open is not None:
             await _mark_fired(schedule.id, due)
             await self._notices.skipped(schedule, due, still_open)

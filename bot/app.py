@@ -25,6 +25,7 @@ from aiogram.types import BotCommand
 
 from automation.accounts import AccountService
 from automation.browser import BrowserPool
+from automation.engine import make_runner
 from automation.errors import FleetbotError
 from automation.runner import Runner
 from automation.runs import RunService
@@ -43,7 +44,7 @@ from bot.outbox import ChatGate, Outbox
 from bot.progress import TelegramReporter
 from bot.status import StatusSource
 from storage.health import StorageHealth
-from storage.locks import SchedulerLock
+from storage.locks import ServeLock
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ async def build(settings: Settings) -> AsyncIterator[App]:
         stack.push_async_callback(bot.session.close)
         db = await stack.enter_async_context(open_database(settings))
         # One serve per database: refuse before touching any run.
-        await stack.enter_async_context(SchedulerLock(settings.storage))
+        await stack.enter_async_context(ServeLock(settings.storage))
         await _check_token(bot)
         runs = RunService(data_dir)
         questions = QuestionBox()
@@ -128,13 +129,12 @@ async def build(settings: Settings) -> AsyncIterator[App]:
         health.subscribe(alerts)
         stack.push_async_callback(alerts.close)
         runner = await stack.enter_async_context(
-            Runner(
+            make_runner(
                 config=settings.automation,
                 sites=settings.sites,
-                pool=pool,
+                data_dir=data_dir,
                 secrets=db.secrets,
-                runs=runs,
-                artifacts_dir=data_dir / "artifacts",
+                pool=pool,
                 reporter=reporter,
                 operator=TelegramOperator(
                     questions, outbox, settings.bot.admins, data_dir / "questions", language

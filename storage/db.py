@@ -24,6 +24,7 @@ from storage.crypto import (
     key_from_env,
     read_key_file,
 )
+from storage.errors import StorageError
 from storage.health import STORAGE_ERRORS
 from storage.models import Setting
 
@@ -31,10 +32,6 @@ APP = "models"
 MODELS_MODULE = "storage.models"
 MIGRATIONS_MODULE = "storage.migrations"
 _SECRET_CHECK = "secret_check"
-
-
-class StorageError(Exception):
-    """The database cannot be opened or used; the message names what is wrong."""
 
 
 def connection_name(config: StorageConfig) -> str:

@@ -1,10 +1,12 @@
-"""``fleetbot run warmup|upload`` and ``fleetbot runs list|show|resume|cancel``."""
+"""``fleetbot run warmup|upload`` and ``fleetbot runs list|show|resume|cancel|trace``."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 from pathlib import Path
 
+from automation.artifacts import unseal
 from automation.autoscale import levels_for_run
 from automation.runs import Requester, RunService
 from automation.summary import RunSummary, summary_text
@@ -12,7 +14,7 @@ from bot.commands import SubParsers, open_database
 from bot.commands.engine import drive_run
 from bot.commands.output import print_json, print_table, say, warn, when
 from bot.config import Settings
-from storage.models import RunStatus, Trigger
+from storage.models import RunItem, RunStatus, Trigger
 
 SELECTOR_HELP = "all (default), a label, a comma list of labels, or #tag"
 
@@ -64,6 +66,18 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
         action.add_argument("run_id", type=int, metavar="ID")
         action.add_argument("--json", action="store_true")
         action.set_defaults(func=func)
+    trace = actions.add_parser(
+        "trace",
+        help="decrypt a failed item's Playwright trace",
+        parents=[common],
+        description='Traces (automation.trace = "on-failure") are stored encrypted because '
+        "they hold what the browser typed and sent: passwords, cookies. This writes one "
+        "decrypted copy (mode 0600) for `playwright show-trace`; delete it when done.",
+    )
+    trace.add_argument("run_id", type=int, metavar="ID")
+    trace.add_argument("--account", metavar="LABEL", help="whose trace, if several failed")
+    trace.add_argument("--out", type=Path, metavar="PATH", help="default: ./trace-ID-LABEL.zip")
+    trace.set_defaults(func=trace_command)
 
 
 def print_summary(summary: RunSummary, as_json: bool) -> None:
@@ -178,4 +192,37 @@ async def cancel_command(settings: Settings, args: argparse.Namespace) -> int:
     async with open_database(settings):
         summary = await RunService(settings.storage.data_dir).cancel(args.run_id)
     print_summary(summary, args.json)
+    return 0
+
+
+async def trace_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Write a decrypted copy of one failed item's trace."""
+    async with open_database(settings) as db:
+        query = RunItem.filter(run_id=args.run_id, trace_path__isnull=False)
+        if args.account:
+            query = query.filter(account__label=args.account)
+        items = await query.order_by("-id").prefetch_related("account")
+        labels = sorted({item.account.label for item in items})
+        if not items:
+            warn(
+                f"run #{args.run_id} has no stored trace"
+                + (f" for {args.account}" if args.account else "")
+                + " (automation.trace)"
+            )
+            return 1
+        if len(labels) > 1:
+            warn(f"run #{args.run_id} has traces of {', '.join(labels)}: pick one with --account")
+            return 1
+        item = items[0]
+        out = args.out or Path(f"trace-{args.run_id}-{item.account.label}.zip")
+        sealed = Path(str(item.trace_path))
+        try:
+            await asyncio.to_thread(unseal, sealed, db.secrets, out)
+        except OSError as exc:
+            warn(f"cannot read {sealed.name}: {exc.strerror}")
+            return 1
+    say(
+        f"wrote {out}; open it with `playwright show-trace {out}`. It holds what the browser "
+        "typed and sent (passwords, cookies): delete it when done."
+    )
     return 0
