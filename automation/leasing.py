@@ -67,7 +67,9 @@ class Leases:
         )
         if not candidates:
             return []
-        first_open = await self._first_open_positions({c["run_id"] for c in candidates})
+        first_open = await self._first_open_positions(
+            {c["run_id"] for c in candidates}, {c["account_id"] for c in candidates}
+        )
         busy = set(busy)
         claimed: list[Claimed] = []
         for cand in candidates:
@@ -81,10 +83,14 @@ class Leases:
                 claimed.append(Claimed(cand["id"], account_id, cand["run_id"]))
         return claimed
 
-    async def _first_open_positions(self, run_ids: set[int]) -> dict[tuple[int, int], int]:
-        rows = await RunItem.filter(run_id__in=run_ids, status__in=ItemStatus.open()).values(
-            "run_id", "account_id", "position"
-        )
+    async def _first_open_positions(
+        self, run_ids: set[int], account_ids: set[int]
+    ) -> dict[tuple[int, int], int]:
+        # Only the candidates' accounts: reading every open item of a large run at every
+        # claim would make a run's cost grow with the square of its size.
+        rows = await RunItem.filter(
+            run_id__in=run_ids, account_id__in=account_ids, status__in=ItemStatus.open()
+        ).values("run_id", "account_id", "position")
         first: dict[tuple[int, int], int] = {}
         for row in rows:
             key = (row["run_id"], row["account_id"])

@@ -463,7 +463,7 @@ async def main(items: int, accounts: int, concurrency: int) -> Soak:
             log_path = Path(tmp) / "serve.log"
             with log_path.open("wb") as log:
                 proc = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "bot", "serve", env=env, stdout=log, stderr=log
+                    sys.executable, "-m", "cli", "serve", env=env, stdout=log, stderr=log
                 )
             try:
                 await api.wait_for(lambda c: c.method == "getUpdates", within=60)

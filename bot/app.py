@@ -33,7 +33,6 @@ from automation.scheduler import FleetScheduler, SchedulerSettings
 from automation.schedules import ScheduleService
 from automation.videoqueue import VideoQueue
 from bot.alerts import StorageAlerts
-from bot.commands import open_database
 from bot.config import ConfigError, Settings
 from bot.handlers import build_router
 from bot.i18n import DEFAULT_LANGUAGE
@@ -43,6 +42,7 @@ from bot.operator import QuestionBox, TelegramOperator
 from bot.outbox import ChatGate, Outbox
 from bot.progress import TelegramReporter
 from bot.status import StatusSource
+from storage.db import open_database
 from storage.health import StorageHealth
 from storage.locks import ServeLock
 
@@ -106,7 +106,7 @@ async def build(settings: Settings) -> AsyncIterator[App]:
     data_dir = settings.storage.data_dir
     async with AsyncExitStack() as stack:
         stack.push_async_callback(bot.session.close)
-        db = await stack.enter_async_context(open_database(settings))
+        db = await stack.enter_async_context(open_database(settings.storage, settings.secret_key))
         # One serve per database: refuse before touching any run.
         await stack.enter_async_context(ServeLock(settings.storage))
         await _check_token(bot)

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from pydantic import SecretStr
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate
 
@@ -178,3 +179,8 @@ __all__ = [
     "ensure_data_dir",
     "tortoise_config",
 ]
+
+
+def open_database(config: StorageConfig, secret_key: SecretStr | None = None) -> Database:
+    """The database of this config (migrated and unlocked on entry), for every entry point."""
+    return Database(config, secret_key=secret_key.get_secret_value() if secret_key else None)

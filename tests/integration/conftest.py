@@ -161,7 +161,7 @@ async def site_process(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot",
+            "cli",
             "demo-site",
             "--port",
             "0",

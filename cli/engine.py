@@ -11,9 +11,9 @@ from automation.reporting import Operator, Reporter
 from automation.runner import Runner
 from automation.runs import RunService
 from automation.summary import RunSummary
-from bot.commands.output import warn
 from bot.config import Settings
-from bot.terminal import TerminalOperator, TerminalReporter
+from cli.output import warn
+from cli.terminal import TerminalOperator, TerminalReporter
 from storage.db import Database
 
 RunDriver = Callable[[int], Awaitable[RunSummary]]

@@ -10,10 +10,11 @@ from automation.artifacts import unseal
 from automation.autoscale import levels_for_run
 from automation.runs import Requester, RunService
 from automation.summary import RunSummary, summary_text
-from bot.commands import SubParsers, open_database
-from bot.commands.engine import drive_run
-from bot.commands.output import print_json, print_table, say, warn, when
 from bot.config import Settings
+from cli.commands import SubParsers
+from cli.engine import drive_run
+from cli.output import print_json, print_table, say, warn, when
+from storage.db import open_database
 from storage.models import RunItem, RunStatus, Trigger
 
 SELECTOR_HELP = "all (default), a label, a comma list of labels, or #tag"
@@ -94,7 +95,7 @@ async def warmup_command(settings: Settings, args: argparse.Namespace) -> int:
     if duration < 0:
         warn("--duration must be 0 or more seconds")
         return 1
-    async with open_database(settings) as db:
+    async with open_database(settings.storage, settings.secret_key) as db:
         runs = RunService(settings.storage.data_dir)
         run = await runs.create_warmup(
             args.selector, duration_s=duration, requester=Requester(Trigger.CLI)
@@ -106,7 +107,7 @@ async def warmup_command(settings: Settings, args: argparse.Namespace) -> int:
 
 async def upload_command(settings: Settings, args: argparse.Namespace) -> int:
     """Store the videos, create an upload run and drive it to the end."""
-    async with open_database(settings) as db:
+    async with open_database(settings.storage, settings.secret_key) as db:
         runs = RunService(settings.storage.data_dir)
         videos = [await runs.store_video(path, caption=args.caption or "") for path in args.video]
         run = await runs.create_upload(
@@ -123,7 +124,7 @@ async def upload_command(settings: Settings, args: argparse.Namespace) -> int:
 
 async def list_command(settings: Settings, args: argparse.Namespace) -> int:
     """Recent runs, newest first."""
-    async with open_database(settings):
+    async with open_database(settings.storage, settings.secret_key):
         summaries = await RunService(settings.storage.data_dir).recent(args.limit)
     if args.json:
         print_json({"runs": [s.to_json() for s in summaries]})
@@ -149,7 +150,7 @@ async def list_command(settings: Settings, args: argparse.Namespace) -> int:
 
 async def show_command(settings: Settings, args: argparse.Namespace) -> int:
     """One run and its items."""
-    async with open_database(settings):
+    async with open_database(settings.storage, settings.secret_key):
         summary = await RunService(settings.storage.data_dir).summary(args.run_id)
         levels = await levels_for_run(args.run_id)
     if args.json:
@@ -176,7 +177,7 @@ async def show_command(settings: Settings, args: argparse.Namespace) -> int:
 
 async def resume_command(settings: Settings, args: argparse.Namespace) -> int:
     """Continue a run whose foreground process stopped or died."""
-    async with open_database(settings) as db:
+    async with open_database(settings.storage, settings.secret_key) as db:
         runs = RunService(settings.storage.data_dir)
         run = await runs.reopen(args.run_id)
         if RunStatus(run.status).is_final:
@@ -189,7 +190,7 @@ async def resume_command(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cancel_command(settings: Settings, args: argparse.Namespace) -> int:
     """Cancel a run's pending items; running ones stop when their runner notices."""
-    async with open_database(settings):
+    async with open_database(settings.storage, settings.secret_key):
         summary = await RunService(settings.storage.data_dir).cancel(args.run_id)
     print_summary(summary, args.json)
     return 0
@@ -197,7 +198,7 @@ async def cancel_command(settings: Settings, args: argparse.Namespace) -> int:
 
 async def trace_command(settings: Settings, args: argparse.Namespace) -> int:
     """Write a decrypted copy of one failed item's trace."""
-    async with open_database(settings) as db:
+    async with open_database(settings.storage, settings.secret_key) as db:
         query = RunItem.filter(run_id=args.run_id, trace_path__isnull=False)
         if args.account:
             query = query.filter(account__label=args.account)
