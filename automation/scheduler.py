@@ -8,6 +8,9 @@ store, re-synced by ``reload()`` whenever schedules change. A fire creates the r
 ``last_fired_at`` in one transaction, so a restart never repeats a fire; a fire whose
 previous run of the same schedule is still open is skipped and its chat is told. Fires that
 APScheduler itself drops (``EVENT_JOB_MAX_INSTANCES``, ``EVENT_JOB_MISSED``) are reported too.
+Every fire time, APScheduler's included, comes from automation/when.py: its trigger asks that
+evaluator, so the daylight-saving rule (a repeated time fires once, a skipped one once at the
+jump) holds for live fires, catch-up and the listed next fires alike.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ from tortoise.transactions import in_transaction
 from automation.errors import FleetbotError
 from automation.runs import Requester, RunService
 from automation.schedule_notices import MAX_COUNTED, ScheduleNotices
-from automation.schedules import When
 from automation.videoqueue import VideoQueue
+from automation.when import When
 from storage.health import STORAGE_ERRORS
 from storage.models import Run, RunKind, RunStatus, Schedule, Trigger
 
@@ -216,10 +219,9 @@ class FleetScheduler:
             return None
 
     async def _fire(self, schedule: Schedule, due: datetime) -> int | None:
-        when = When(schedule.expression, schedule.timezone)
         last = schedule.last_fired_at
-        if last is not None and not when.is_interval and when.wall(last) == when.wall(due):
-            log.info("schedule #%d: %s already fired (clocks went back)", schedule.id, due)
+        if last is not None and due <= last:
+            log.info("schedule #%d: the fire due %s has run already", schedule.id, due)
             return None
         still_open = await Run.filter(schedule_id=schedule.id, status__in=_OPEN).first()
         if still_open is not None:
