@@ -132,6 +132,8 @@ def _parse_field(text: str, field: _Field) -> set[int]:
 def _parse_element(element: str, field: _Field) -> range:
     where = f"{field.name} {element!r}" if element else f"{field.name}: an empty list item"
     match = _ELEMENT.fullmatch(element)
+    if match is None and (odd := foreign_digit(element)):
+        raise CronError(f"{where}: {odd!r} is not a digit (only 0-9 are)")
     if match is None:
         raise CronError(
             f"{where} is not crontab: use a number{' or a name' if field.names else ''}, "
@@ -156,6 +158,11 @@ def _parse_element(element: str, field: _Field) -> range:
     if low > high:
         raise CronError(f"{where} is not a valid range: it runs backwards ({low} is after {high})")
     return range(low, high + 1, step)
+
+
+def foreign_digit(text: str) -> str | None:
+    """The first character Python reads as a number but crontab does not (full-width...)."""
+    return next((char for char in text if char.isnumeric() and not char.isascii()), None)
 
 
 def _value(token: str, field: _Field, where: str) -> int:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from automation.crontab import CronError, parse_crontab
+from automation.crontab import CronError, foreign_digit, parse_crontab
 from automation.errors import FleetbotError
 from automation.when import CLOCK, EVERY, UNITS, When
 from storage.models import RunKind, Schedule
@@ -64,6 +64,9 @@ def parse_when(expression: str, timezone: str) -> When:
         if int(match.group(1)) > MAX_INTERVAL // unit:
             raise ScheduleError(f"an interval can be at most {MAX_INTERVAL.days} days")
     elif not CLOCK.match(text):
+        plain = re.match(r"^(daily|weekdays|every)\b", text, re.IGNORECASE)
+        if plain and (odd := foreign_digit(text)):
+            raise ScheduleError(f"{text[:64]!r}: {odd!r} is not a digit (only 0-9 are)")
         if re.match(r"^(daily|weekdays)\b", text, re.IGNORECASE):
             raise ScheduleError(f"{text[:64]!r}: the time must be HH:MM, e.g. 'daily 09:30'")
         if text.lower().startswith("every"):
