@@ -225,6 +225,7 @@ class FleetScheduler:
             return None
         still_open = await Run.filter(schedule_id=schedule.id, status__in=_OPEN).first()
         if still_open is not None:
+            log.info("schedule #%d skipped %s: run #%d is open", schedule.id, due, still_open.id)
             await _mark_fired(schedule.id, due)
             await self._notices.skipped(schedule, due, still_open)
             return None
@@ -243,7 +244,7 @@ class FleetScheduler:
         if run is None:
             await self._notices.queue_empty(schedule)
             return None
-        log.info("schedule #%d fired: run #%d", schedule.id, run.id)
+        log.info("schedule #%d fired for %s: run #%d", schedule.id, due.isoformat(), run.id)
         self._on_run_created(run.id)
         return run.id
 

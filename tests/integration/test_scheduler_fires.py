@@ -124,6 +124,39 @@ async def test_a_time_skipped_in_spring_fires_once_at_the_first_valid_instant(
     assert (await Schedule.get(id=schedule.id)).last_fired_at == utc(2027, 3, 28, 1, 0)
 
 
+async def test_live_fires_come_once_at_each_instant_the_evaluator_names(
+    runs: RunService, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What serve runs: APScheduler asks our trigger, and fires each instant at most once."""
+    schedule = await add("every 1 second", created=datetime.now(UTC), chat_id=CHAT)
+    made: list[int] = []
+    arrived = asyncio.Event()
+
+    def on_created(run_id: int) -> None:
+        made.append(run_id)
+        arrived.set()
+
+    caplog.set_level(logging.INFO, logger="automation.scheduler")
+    async with FleetScheduler(scheduler_settings(), runs, on_run_created=on_created):
+        async with asyncio.timeout(30):
+            finished = 0
+            while len(made) < 4:
+                await arrived.wait()
+                arrived.clear()
+                for run_id in made[finished:]:  # a finished run lets the next fire through
+                    await finish(run_id)
+                finished = len(made)
+    fired = [r.args[1] for r in caplog.records if r.msg.startswith("schedule #%d fired for")]
+    assert len(fired) == len(made) == await Run.filter(schedule_id=schedule.id).count()
+    when = When(schedule.expression, schedule.timezone)
+    grid = when.fires_between(
+        schedule.created_at, until=datetime.fromisoformat(fired[-1]), anchor=schedule.created_at
+    )
+    on_grid = {fire.astimezone(UTC).isoformat() for fire in grid}
+    assert fired == sorted(set(fired)), fired  # no instant twice, in order
+    assert set(fired) <= on_grid, (fired, sorted(on_grid))
+
+
 async def test_fires_due_while_paused_are_not_missed_ones(runs: RunService) -> None:
     now = datetime.now(UTC)
     due = now - timedelta(minutes=20)

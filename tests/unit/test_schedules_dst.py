@@ -161,3 +161,18 @@ def test_a_line_with_a_star_hour_fires_once_per_wall_clock_hour() -> None:
         "2026-04-05 02:15+1030",
         "2026-04-05 02:30+1030",
     ]
+
+
+def test_every_hour_fires_by_elapsed_time_on_the_long_and_short_days() -> None:
+    """README: 25 fires on Berlin's 25-hour autumn day, 23 on its spring one."""
+    berlin = ZoneInfo("Europe/Berlin")
+    for day, count in ((date(2026, 10, 25), 25), (date(2026, 3, 29), 23)):
+        midnight = datetime.combine(day, time(), tzinfo=berlin).astimezone(UTC)
+        next_midnight = datetime.combine(day + timedelta(days=1), time(), tzinfo=berlin)
+        when = parse_when("every 1 hours", "Europe/Berlin")
+        fires = when.fires_between(
+            midnight - timedelta(seconds=1),
+            until=next_midnight - timedelta(seconds=1),
+            anchor=midnight,
+        )
+        assert len(fires) == count
