@@ -10,6 +10,11 @@ is not crontab. When neither day field starts with ``*`` a day matches if either
 
 This module only knows wall-clock times: which local minutes match. Turning them into
 instants across daylight-saving changes is automation/wallclock.py's job.
+
+Why not a library: cronsim 2.8 (Debian cron's rules) refuses ``5-0`` and ``2-sun``, accepts
+``5/15``, ``L`` and ``5#2``, answers "Bad day-of-week" without saying what is bad, and fires
+``*`` lines twice in the repeated autumn hour; APScheduler's own cron parser counts weekdays
+from Monday and drops steps after month names.
 """
 
 from __future__ import annotations
