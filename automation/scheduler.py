@@ -28,6 +28,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from automation.crontab import CronError
 from automation.errors import FleetbotError
 from automation.runs import Requester, RunService
 from automation.schedule_notices import MAX_COUNTED, ScheduleNotices
@@ -74,6 +75,7 @@ class FleetScheduler:
         self._live: dict[str, tuple[str, str, datetime]] = {}
         self._reports: set[asyncio.Task[None]] = set()
         self._reloading = asyncio.Lock()  # a stale reload must not undo a newer one
+        self._unusable: set[tuple[int, str]] = set()
 
     async def __aenter__(self) -> Self:
         if self._scheduler is not None:
@@ -142,9 +144,12 @@ class FleetScheduler:
             signature = (schedule.expression, schedule.timezone, schedule.created_at)
             if self._live.get(job_id) == signature:
                 continue
+            when = self._usable(schedule)
+            if when is None:
+                continue
             scheduler.add_job(
                 self.fire,
-                trigger=When(schedule.expression, schedule.timezone).trigger(schedule.created_at),
+                trigger=when.trigger(schedule.created_at),
                 args=[schedule.id],
                 id=job_id,
                 name=f"{schedule.kind} #{schedule.id}",
@@ -154,6 +159,23 @@ class FleetScheduler:
                 replace_existing=True,
             )
             self._live[job_id] = signature
+
+    def _usable(self, schedule: Schedule) -> When | None:
+        """The schedule's When, or None (warned once) for a row stored under older rules.
+
+        A line accepted before cron lines were read as crontab reads them (``monday``,
+        ``5/15``) must not stop every other schedule from starting.
+        """
+        when = When(schedule.expression, schedule.timezone)
+        try:
+            if not when.is_interval:
+                when.line  # noqa: B018  # parsed here, so a fault surfaces now
+        except CronError as exc:
+            if (schedule.id, schedule.expression) not in self._unusable:
+                self._unusable.add((schedule.id, schedule.expression))
+                log.warning("schedule #%d is not scheduled: %s", schedule.id, exc)
+            return None
+        return when
 
     async def _sync(self) -> None:
         """Pick up schedules changed by another process (``fleetbot schedules ...``)."""
@@ -178,7 +200,9 @@ class FleetScheduler:
         now = now or datetime.now(UTC)
         too_old = now - timedelta(seconds=self._settings.misfire_grace_s)
         for schedule in await Schedule.filter(enabled=True).order_by("id"):
-            when, since = When(schedule.expression, schedule.timezone), counted_from(schedule)
+            when, since = self._usable(schedule), counted_from(schedule)
+            if when is None:
+                continue
             latest = when.latest_fire(since, now, anchor=schedule.created_at)
             if latest is None:
                 continue

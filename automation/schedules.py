@@ -117,8 +117,16 @@ class ScheduleView:
 
 
 def view(schedule: Schedule, count: int = 3) -> ScheduleView:
-    """The view of a row, with its next fire times when enabled."""
+    """The view of a row, with its next fire times when enabled (none if it cannot fire)."""
     when = When(schedule.expression, schedule.timezone)
+    try:
+        fires = (
+            when.fires_between(datetime.now(UTC), count=count, anchor=schedule.created_at)
+            if schedule.enabled
+            else []
+        )
+    except CronError:  # stored under older rules; the scheduler warns about it
+        fires = []
     return ScheduleView(
         id=schedule.id,
         kind=str(schedule.kind),
@@ -129,11 +137,7 @@ def view(schedule: Schedule, count: int = 3) -> ScheduleView:
         params=dict(schedule.params),
         chat_id=schedule.chat_id,
         last_fired_at=schedule.last_fired_at,
-        next_fires=(
-            when.fires_between(datetime.now(UTC), count=count, anchor=schedule.created_at)
-            if schedule.enabled
-            else []
-        ),
+        next_fires=fires,
     )
 
 

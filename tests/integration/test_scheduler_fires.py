@@ -157,6 +157,24 @@ async def test_live_fires_come_once_at_each_instant_the_evaluator_names(
     assert set(fired) <= on_grid, (fired, sorted(on_grid))
 
 
+async def test_a_row_stored_under_older_rules_does_not_stop_the_others(
+    runs: RunService, caplog: pytest.LogCaptureFixture
+) -> None:
+    """'monday' and '5/15' were accepted before cron lines were read as crontab does."""
+    old = await Schedule.create(kind=RunKind.WARMUP, expression="0 9 * * monday", timezone="UTC")
+    good = await add("daily 09:00", created=datetime.now(UTC))
+    async with FleetScheduler(scheduler_settings(), runs) as scheduler:
+        assert [name for name, _ in await scheduler.next_fires()] == [f"warmup #{good.id}"]
+        await scheduler.reload()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        f"schedule #{old.id} is not scheduled: day of week 'monday': 'monday' is not a number "
+        "or a day name (sun, mon, tue, ...)"
+    ]
+    listed = {view.id: view.next_fires for view in await ScheduleService("UTC").list()}
+    assert listed[old.id] == [] and len(listed[good.id]) == 3
+
+
 async def test_fires_due_while_paused_are_not_missed_ones(runs: RunService) -> None:
     now = datetime.now(UTC)
     due = now - timedelta(minutes=20)
