@@ -19,7 +19,6 @@ import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 import psutil
@@ -29,6 +28,7 @@ from playwright.async_api import Error as PlaywrightError
 from automation.config import AutomationConfig
 from automation.errors import BrowserCrashed, BrowserNotFound, SessionRejected
 from automation.sites.playwright_errors import first_line
+from storage.closing import Closing
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ class _Generation:
     watchdogs: set[asyncio.Timeout] = field(default_factory=set)
 
 
-class BrowserPool:
+class BrowserPool(Closing):
     """Hands out fresh browser contexts and keeps one healthy browser behind them."""
 
     def __init__(self, config: AutomationConfig) -> None:
@@ -181,14 +181,6 @@ class BrowserPool:
             await self.close()
             raise
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Close every browser and Playwright driver; safe to call twice."""

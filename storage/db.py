@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 from pydantic import SecretStr
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate
 
+from storage.closing import Closing
 from storage.config import StorageConfig
 from storage.crypto import (
     KEY_FILE,
@@ -93,7 +93,7 @@ def ensure_data_dir(data_dir: Path) -> None:
         (data_dir / sub).mkdir(mode=0o700, exist_ok=True)
 
 
-class Database:
+class Database(Closing):
     """The ORM's lifetime in this process, plus the secret box for encrypted columns."""
 
     def __init__(self, config: StorageConfig, *, secret_key: str | None = None) -> None:
@@ -128,14 +128,6 @@ class Database:
             await self.close()
             raise
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Close every connection; safe to call twice."""
