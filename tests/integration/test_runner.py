@@ -300,3 +300,19 @@ async def test_a_failure_trace_is_sealed_because_it_holds_the_typed_password(
     assert typed_in_sealed_trace(
         Path(item.trace_path), engine.db.secrets, tmp_path / "trace.zip", b"wrong-password-4711"
     )
+
+
+@pytest.mark.parametrize(
+    "site_options",
+    [DemoSiteOptions(users=10, error_rate=0.3, seed=seed) for seed in (11, 22, 33, 44, 55)],
+    ids=lambda options: f"seed{options.seed}",
+)
+async def test_a_warmup_gets_through_thirty_percent_server_errors(engine: Engine) -> None:
+    """Steps safe to repeat (every GET, the login form) are repeated within an attempt."""
+    await engine.add_demo_accounts(10)
+    run = await engine.runs.create_warmup("all", duration_s=1, requester=CLI)
+    await engine.drive(run.id, concurrency=4)
+    summary = await engine.runs.summary(run.id)
+    assert [i.status for i in summary.items] == ["succeeded"] * 10, [
+        (i.account, i.error) for i in summary.items if i.error
+    ]

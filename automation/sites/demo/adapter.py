@@ -11,6 +11,7 @@ import asyncio
 import random
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import ClassVar, cast
@@ -54,7 +55,7 @@ SITE = "demo"
 LOGGED_OUT_PATHS = ("/login", "/verify")
 PROCESSING_TIMEOUT_MS = 45_000
 UPLOAD_TIMEOUT_MS = 120_000  # sending a large file through a slow proxy outlasts a page load
-OPEN_TRIES = 3
+OPEN_TRIES = 4
 OPEN_RETRY_S = 0.3
 _POST_URL = re.compile(r"/post/\d+(?:[?#].*)?$")
 
@@ -75,9 +76,13 @@ def _path(url: str) -> str:
     return urlsplit(url).path or "/"
 
 
+class ServerError(TransientSiteError):
+    """The demo site answered 5xx."""
+
+
 def _check(response: Response | None) -> None:
     if response is not None and response.status >= 500:
-        raise TransientSiteError(f"demo: HTTP {response.status} on {_path(response.url)}")
+        raise ServerError(f"demo: HTTP {response.status} on {_path(response.url)}")
 
 
 class DemoAdapter:
@@ -110,18 +115,28 @@ class DemoAdapter:
         if not password:
             raise LoginRequired(f"demo: no password is stored for {user}")
         page = ctx.page
-        with playwright_errors(SITE, "logging in"):
+
+        async def submit_login() -> None:
             await self._open(page, "/login")
             await page.locator(SEL.username).fill(user)
             await page.locator(SEL.password).fill(password)
             await self._submit(page, SEL.login_submit)
+
+        with playwright_errors(SITE, "logging in"):
+            await self._repeatable(submit_login)  # the site logs in once however often asked
             if await self._error_text(page) is not None:
                 raise LoginRequired("demo: the site refused the username or password")
             if _path(page.url) == "/verify":
                 ctx.log(f"demo: {user} must enter a verification code")
                 code = await ctx.ask_human(f"Enter the 6-digit code the demo site sent to {user}")
-                await page.locator(SEL.code).fill(code.strip())
-                await self._submit(page, SEL.verify_submit)
+
+                async def submit_code() -> None:
+                    if _path(page.url) != "/verify":  # an error page replaced the form
+                        await self._open(page, "/verify")
+                    await page.locator(SEL.code).fill(code.strip())
+                    await self._submit(page, SEL.verify_submit)
+
+                await self._repeatable(submit_code)
                 if await self._error_text(page) is not None or _path(page.url) == "/verify":
                     raise VerificationRequired("demo: the site did not accept the code")
             if await self._whoami(page) != user:
@@ -176,6 +191,22 @@ class DemoAdapter:
         return PostRef(self._base + post_path)
 
     # -- steps -----------------------------------------------------------------------------------
+
+    async def _repeatable(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Run a step that is safe to repeat (the login or the code form) up to OPEN_TRIES
+        times while the site answers 5xx or drops the connection. A timeout is not
+        repeated (the site may still be working on it), and neither is an upload's POST."""
+        for tries_left in reversed(range(OPEN_TRIES)):
+            try:
+                await step()
+            except (ServerError, PlaywrightError) as exc:
+                network = isinstance(exc, PlaywrightError) and NET_ERROR.search(str(exc))
+                timeout = isinstance(exc, PlaywrightTimeoutError)
+                if not tries_left or timeout or not (network or isinstance(exc, ServerError)):
+                    raise
+            else:
+                return
+            await asyncio.sleep(OPEN_RETRY_S * (OPEN_TRIES - tries_left))  # backoff, no event
 
     async def _open(self, page: Page, path: str) -> None:
         """Load a page. A GET is safe to repeat, so a 5xx answer or a dropped connection is
@@ -237,7 +268,21 @@ class DemoAdapter:
         return cast(list[dict[str, str]], found)
 
     async def _read_a_post(self, page: Page, deadline: float) -> int:
-        """Open a post visible in the feed, read it a moment, go back; return 1 if opened."""
+        """Open a post visible in the feed, read it a moment, go back; return 1 if opened.
+
+        A post that fails to load (5xx, dropped connection) is given up like a reader
+        would: back to the feed, nothing read."""
+        try:
+            return await self._open_a_post(page, deadline)
+        except (ServerError, PlaywrightError) as exc:
+            if isinstance(exc, PlaywrightTimeoutError) or not (
+                isinstance(exc, ServerError) or NET_ERROR.search(str(exc))
+            ):
+                raise
+            await self._open(page, "/feed")
+            return 0
+
+    async def _open_a_post(self, page: Page, deadline: float) -> int:
         links = page.locator(SEL.feed_link)
         visible = cast(list[int], await links.evaluate_all(_VISIBLE_JS))
         if not visible:
