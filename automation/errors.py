@@ -14,7 +14,9 @@ The runner decides what to do with a failed item from these types alone::
             ├── LoginRequired          bad credentials or no way to log in  -> needs_login
             ├── VerificationRequired   the site asked a human and none answered -> needs_attention
             ├── AccountBlocked         the site says the account cannot act -> needs_attention
-            └── UploadRejected         the site refused the file or the post
+            ├── UploadRejected         the site refused the file or the post
+            ├── RateLimited            the site says "too many attempts": cool the account down
+            └── SiteChanged            a selector the adapter relies on is gone (a redesign)
 
 Messages never carry secrets: adapters describe what happened, not what was typed.
 """
@@ -81,6 +83,26 @@ class AccountBlocked(PermanentSiteError):
 
 class UploadRejected(PermanentSiteError):
     """The site refused the uploaded file or the post."""
+
+
+class RateLimited(PermanentSiteError):
+    """The site refuses more attempts for now; the account rests for ``cooldown_s``.
+
+    Retrying soon makes it worse (peers report that waiting hours is what works), so the
+    item fails and ``automation.cooldown`` keeps the account out of runs until then.
+    """
+
+    def __init__(self, message: str, cooldown_s: float) -> None:
+        super().__init__(message)
+        self.cooldown_s = cooldown_s
+
+
+class SiteChanged(PermanentSiteError):
+    """An element the adapter needs is missing: the site's markup changed.
+
+    Retrying cannot help; an operator overrides the selector in config (the message names
+    the config key) after ``fleetbot sites check`` shows which one broke.
+    """
 
 
 def is_transient(exc: BaseException) -> bool:
