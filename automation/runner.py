@@ -33,6 +33,7 @@ from playwright.async_api import Error as PlaywrightError
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
+from automation import cooldown
 from automation.autoscale import (
     Autoscaler,
     PublishedLevel,
@@ -261,6 +262,10 @@ class Runner:
             .limit(free * 4 + 16)
             .values("id", "run_id", "account_id", "position")
         )
+        skipped = await cooldown.skip_cooling(candidates, now)  # a rate-limited account rests
+        for skipped_run in set(skipped.values()):
+            await self._settle(skipped_run)
+        candidates = [c for c in candidates if c["id"] not in skipped]
         if not candidates:
             return []
         first_open = await self._first_open_positions({c["run_id"] for c in candidates})
@@ -685,6 +690,7 @@ class Runner:
             account_changes["failure_streak"] = F("failure_streak") + 1
             if error.health is not None:
                 account_changes["health"] = Health(error.health)
+            account_changes |= cooldown.account_changes(error, now)
 
         async def write() -> int:
             async with in_transaction():

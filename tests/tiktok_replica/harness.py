@@ -9,9 +9,11 @@ from typing import Any
 
 import aiohttp
 
+from automation.accounts import AccountRow, AccountService
 from automation.session_files import parse_session
 from automation.sites.base import VideoToUpload
 from automation.sites.demo.samples import sample_video_bytes
+from storage.crypto import SecretBox
 
 
 async def api(base: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -70,3 +72,18 @@ def video_file(folder: Path, index: int = 1, caption: str = "Beach day #summer")
     path = folder / f"clip-{index}.mp4"
     path.write_bytes(data)
     return VideoToUpload(path, hashlib.sha256(data).hexdigest(), caption, path.name)
+
+
+async def add_tiktok_accounts(
+    secrets: SecretBox, base: str, count: int, *, sessions: bool = True
+) -> list[str]:
+    """Accounts tt1..ttN on site "tiktok" (handles brand1..brandN), sessions imported from
+    cookie exports; returns the labels."""
+    service = AccountService(secrets)
+    rows = [AccountRow(f"tt{k}", "tiktok", f"brand{k}") for k in range(1, count + 1)]
+    await service.import_rows(rows)
+    if sessions:
+        for k in range(1, count + 1):
+            sid = (await api(base, "/api/sessions", {"handle": f"brand{k}"}))["sessionid"]
+            await service.set_session(f"tt{k}", parse_session(cookie_export(sid)))
+    return [row.label for row in rows]
