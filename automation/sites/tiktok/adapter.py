@@ -120,7 +120,7 @@ class TikTokAdapter:
         watched: set[str] = set()
         scrolls = 0
         with site_errors("watching the feed"):
-            await self._goto(page, FEED_PATH)
+            await self.goto(page, FEED_PATH)
             studio.require_session()
             await studio.wait_for(
                 "for the feed",
@@ -191,7 +191,7 @@ class TikTokAdapter:
         Returns the page helper with the form's frame found, or None when logged out.
         """
         studio = self.studio(ctx)
-        await self._goto(ctx.page, UPLOAD_PATH)
+        await self.goto(ctx.page, UPLOAD_PATH)
         deadline = time.monotonic() + self._timeout_ms / 1000
         while time.monotonic() < deadline:
             if studio.on_login_page():
@@ -204,7 +204,8 @@ class TikTokAdapter:
             return None
         raise studio.missing("selector", "file_input", self.sel.file_input)
 
-    async def _goto(self, page: Page, path: str) -> None:
+    async def goto(self, page: Page, path: str) -> None:
+        """Load a page of the site (with ``lang``); a 5xx answer is transient."""
         response = await page.goto(
             self.url(path), wait_until="domcontentloaded", timeout=self._timeout_ms
         )
@@ -268,7 +269,7 @@ class TikTokAdapter:
         studio = self.studio(ctx)
         deadline = time.monotonic() + wait_s
         while True:
-            await self._goto(ctx.page, CONTENT_PATH)
+            await self.goto(ctx.page, CONTENT_PATH)
             await studio.clear()
             await asyncio.sleep(0)  # let a late /login redirect land before reading
             studio.require_session()
