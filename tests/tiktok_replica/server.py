@@ -183,6 +183,7 @@ async def login_page(request: web.Request) -> web.Response:
     """/login: a QR code the human scans with the app; the page polls until it is scanned."""
     token = _state(request).new_id()
     _state(request).qr_waiting[token] = None
+    _state(request).login_shown.set()
     body = (
         '<h1>Log in to TikTok</h1><div class="qr">[QR code]</div>'
         "<p>Scan with the TikTok app</p>"

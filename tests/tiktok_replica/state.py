@@ -76,6 +76,7 @@ class ReplicaState:
     # Set when a file upload starts / a post is stored: tests wait on these, not on sleeps.
     upload_started: asyncio.Event = field(default_factory=asyncio.Event)
     post_stored: asyncio.Event = field(default_factory=asyncio.Event)
+    login_shown: asyncio.Event = field(default_factory=asyncio.Event)
     pages_served: int = 0
     _next_id: int = 7_300_000_000_000_000_000
 
