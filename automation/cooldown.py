@@ -14,7 +14,7 @@ The database holds the cool-down, so every runner process sees it and a restart 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from automation.errors import RateLimited, SiteError
@@ -26,6 +26,13 @@ def account_changes(error: SiteError, now: datetime) -> dict[str, Any]:
     if isinstance(error, RateLimited) and error.cooldown_s > 0:
         return {"cooldown_until": now + timedelta(seconds=error.cooldown_s)}
     return {}
+
+
+def resting_until(until: datetime | None, now: datetime | None = None) -> datetime | None:
+    """until while it is still ahead (the account is cooling down), else None."""
+    if until is None or until <= (now or datetime.now(UTC)):
+        return None
+    return until
 
 
 def cooling_message(until: datetime) -> str:

@@ -110,7 +110,8 @@ async def list_command(settings: Settings, args: argparse.Namespace) -> int:
                 v.label,
                 v.site,
                 v.username,
-                v.health,
+                v.health
+                + (f", resting until {when(v.cooldown_until)}" if v.cooldown_until else ""),
                 v.proxy,
                 " ".join(v.tags),
                 when(v.last_warmup_at),

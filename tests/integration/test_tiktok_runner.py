@@ -18,6 +18,8 @@ from automation.reporting import Question
 from automation.runs import Requester, RunService
 from automation.sites.demo.samples import write_sample_videos
 from bot.config import Settings
+from bot.i18n import texts
+from bot.views import accounts_page
 from storage.db import Database
 from storage.models import Account, Health, RunStatus, Trigger
 from tests.integration.conftest import FAST, Engine
@@ -183,6 +185,11 @@ async def test_rate_limit_cools_the_account_down_and_later_runs_skip_it_until_th
     account = await Account.get(label="tt1")
     assert account.cooldown_until is not None
     assert account.health == Health.OK  # resting, not broken
+    text, _ = accounts_page(
+        texts("en"), await AccountService(tiktok.db.secrets).list_accounts(), 0
+    )
+    assert f"skipped by runs until {account.cooldown_until:%Y-%m-%d %H:%M} UTC" in text
+    assert text.count("skipped by runs until") == 1  # tt2 is not resting
     attempts = tiktok.replica.state.upload_attempts
 
     tiktok.replica.options.rate_limit = False

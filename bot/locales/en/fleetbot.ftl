@@ -58,6 +58,8 @@ run-retry = Retrying { $total } failed items of run #{ $run_id } as run #{ $new_
 accounts-empty = No accounts yet. Import them with a CSV document captioned /import.
 accounts-head = Accounts { $first }–{ $last } of { $total }:
 account-line = { $icon } { $label } ({ $site }, { $username }) { $health }{ $tags }
+account-resting =
+    ⏸ rate-limited by the site: skipped by runs until { $until } UTC
 btn-prev = ◀ Back
 btn-next = Next ▶
 import-done = Imported { $count } accounts: { $labels }

@@ -58,6 +58,8 @@ run-retry = Повторяю { $total } неудачных из запуска #
 accounts-empty = Аккаунтов пока нет. Импортируйте их CSV-документом с подписью /import.
 accounts-head = Аккаунты { $first }–{ $last } из { $total }:
 account-line = { $icon } { $label } ({ $site }, { $username }) { $health }{ $tags }
+account-resting =
+    ⏸ сайт ограничил попытки: запуски пропускают аккаунт до { $until } UTC
 btn-prev = ◀ Назад
 btn-next = Далее ▶
 import-done = Импортировано аккаунтов: { $count }: { $labels }
