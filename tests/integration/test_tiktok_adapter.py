@@ -20,6 +20,7 @@ from automation.errors import (
     LoginRequired,
     RateLimited,
     SiteChanged,
+    TransientSiteError,
     UploadRejected,
     VerificationRequired,
 )
@@ -201,6 +202,16 @@ async def test_too_many_attempts_is_rate_limited_with_the_configured_cool_down(
         await h.adapter.upload(await h.ctx(), video_file(tmp_path))
     assert raised.value.cooldown_s == 7200
     assert h.replica.state.upload_attempts == 1
+
+
+async def test_a_returning_select_button_is_a_failed_upload_worth_retrying(
+    harness: Callable[..., Any], tmp_path: Path
+) -> None:
+    h = await harness(upload_fails=True, popups=False)
+    with pytest.raises(TransientSiteError, match="Select video' button came back"):
+        await h.adapter.upload(await h.ctx(), video_file(tmp_path))
+    # The helper text is always on the page and is not taken for an error.
+    assert await h.adapter.find_post(await h.ctx(), video_file(tmp_path)) is None
 
 
 async def test_session_expiring_mid_upload_is_login_required(

@@ -120,6 +120,8 @@ async def upload_file(request: web.Request) -> web.Response:
     if state.options.rate_limit:
         return web.json_response({"error": TOO_MANY_ATTEMPTS}, status=429)
     await asyncio.sleep(state.options.upload_delay_s)
+    if state.options.upload_fails:
+        return web.json_response({"error": ""}, status=500)
     video_id = state.new_id()
     state.uploads[video_id] = (handle, size)
     return web.json_response({"video_id": video_id})

@@ -40,6 +40,8 @@ class ReplicaOptions:
     captcha: bool = False
     something_wrong: bool = False
     rate_limit: bool = False
+    # The file never arrives: the page drops the form and shows "Select video" again.
+    upload_fails: bool = False
     drift: bool = False
     # The post is stored at once but its answer waits this long (a crash after Post).
     post_response_delay_s: float = 0.0

@@ -63,7 +63,7 @@ _CURRENT_JS = """els => {
 def compose_caption(caption: str, marker: str) -> str:
     """The caption as posted: the operator's text, then the marker, within TikTok's cap."""
     room = CAPTION_MAX - len(marker) - 1
-    text = " ".join(caption.split(" ")).strip()[:room].rstrip()
+    text = caption.strip()[:room].rstrip()
     return f"{text} {marker}" if text else marker
 
 
@@ -164,6 +164,7 @@ class TikTokAdapter:
             form, sel = studio.form(), self.sel
             await form.locator(sel.file_input).first.set_input_files(video.path, timeout=ACT_MS)
             await self._wait_form(studio)
+            studio.form_shown = True
             await self._write_caption(studio, caption, video.marker)
             await self._set_visibility(studio)
             post = form.locator(sel.post_button)
@@ -238,6 +239,7 @@ class TikTokAdapter:
         await _close(page, popover)
         written = await editor.inner_text(timeout=ACT_MS)
         if marker not in written:
+            await studio.verdict()  # the page may say why (a failed upload drops the form)
             raise TransientSiteError(
                 "tiktok: the caption did not take (the editor shows other text)"
             )

@@ -107,6 +107,7 @@ class Studio:
     txt: Texts
     rate_limit_cooldown_s: float
     root: Frame | None = None  # the upload form's frame (the page's own, or the old iframe)
+    form_shown: bool = False  # a file was chosen and its form appeared
 
     @property
     def page(self) -> Page:
@@ -203,7 +204,7 @@ class Studio:
         """Clear blockers, then try action; a popup that lands in between means try again."""
         for tries_left in reversed(range(ACT_TRIES)):
             await self.clear()
-            self.require_session()
+            await self.verdict()
             try:
                 await action()
                 return
@@ -224,6 +225,12 @@ class Studio:
         if await visible(form.get_by_text(self.txt.something_went_wrong)):
             said = await _text(form, self.txt.something_went_wrong)
             raise UploadRejected(f"tiktok: TikTok refused the post: {said}")
+        if self.form_shown:
+            for text in (self.txt.select_video, self.txt.select_file):
+                if await visible(form.get_by_role("button", name=text)):
+                    raise TransientSiteError(
+                        f"tiktok: the upload failed (the {text!r} button came back)"
+                    )
 
     async def wait_for(
         self, what: str, check: Callable[[], Awaitable[bool]], timeout_s: float
