@@ -6,6 +6,7 @@ import asyncio
 import random
 import re
 import shutil
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -67,7 +68,7 @@ class Harness:
         return self
 
     def configure(self, **config: Any) -> None:
-        site = TikTokSiteConfig(base_url=self.replica.url, **config)
+        site = TikTokSiteConfig(**{"base_url": self.replica.url, **config})
         self.adapter = TikTokAdapter(site, rng=random.Random(4), navigation_timeout_ms=10_000)
 
     @property
@@ -251,3 +252,16 @@ async def test_warmup_watches_the_feed_without_touching_anything(
     assert report.posts_viewed <= report.scrolls + 1
     assert 6 <= report.seconds < 30
     assert await posts_of(h.url, "brand1") == []
+
+
+async def test_an_unreachable_site_is_a_transient_error(
+    harness: Callable[..., Any], tmp_path: Path
+) -> None:
+    h = await harness()
+    ctx = await h.ctx()
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    h.configure(base_url=f"http://127.0.0.1:{port}")
+    with pytest.raises(TransientSiteError, match="network error net::ERR_CONNECTION_REFUSED"):
+        await h.adapter.find_post(ctx, video_file(tmp_path))
