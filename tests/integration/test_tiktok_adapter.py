@@ -120,7 +120,10 @@ async def test_upload_through_popups_posts_once_and_returns_the_post_url(
     ctx = await h.ctx("brand1")
     assert await h.adapter.is_logged_in(ctx)
     video = video_file(tmp_path, caption="Sunset run #summer")
+    dialogs: list[str] = []
+    ctx.page.on("dialog", lambda dialog: dialogs.append(dialog.type))
     post = await h.adapter.upload(ctx, video)
+    assert dialogs == ["beforeunload"]  # "Leave site?" held the redirect until accepted
 
     match = POST_URL.match(post.url)
     assert match, post.url
