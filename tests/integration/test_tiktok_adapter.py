@@ -96,7 +96,7 @@ async def harness(browser: Browser) -> AsyncIterator[Callable[..., Awaitable[Har
 
 
 async def test_session_is_recognised_and_missing_or_expired_ones_are_not(
-    harness: Callable[..., Any],
+    harness: Callable[..., Any], tmp_path: Path
 ) -> None:
     h = await harness()
     assert await h.adapter.is_logged_in(await h.ctx()) is True
@@ -110,6 +110,9 @@ async def test_session_is_recognised_and_missing_or_expired_ones_are_not(
         await h.adapter.log_in(expired)
     assert "fleetbot accounts login brand1" in str(raised.value)
     assert "/session brand1" in str(raised.value)
+    # Looking for a post with a dead session is not "not posted": it says log in.
+    with pytest.raises(LoginRequired, match="login page"):
+        await h.adapter.find_post(expired, video_file(tmp_path))
 
 
 @pytest.mark.parametrize("layout", ["plain", "iframe"])

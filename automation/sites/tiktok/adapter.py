@@ -41,6 +41,7 @@ FEED_PATH = "/foryou"
 LOGIN_PATH = "/login"
 POSTED_WAIT_S = 60  # from Post to TikTok's confirmation
 LISTED_WAIT_S = 60  # from confirmation to the post's row on the content page
+CONTENT_SETTLE_S = 5  # an account with no posts shows no rows: wait this long, no more
 WATCH_S = (2.5, 9.0)  # how long a person looks at one video before the next
 
 # Every row's link and text in one round trip.
@@ -270,12 +271,15 @@ class TikTokAdapter:
         """The URL of the content page's row carrying marker, polling up to wait_s for it."""
         studio = self.studio(ctx)
         deadline = time.monotonic() + wait_s
+        rows = ctx.page.locator(self.sel.content_row)
         while True:
             await self.goto(ctx.page, CONTENT_PATH)
-            await studio.clear()
-            await asyncio.sleep(0)  # let a late /login redirect land before reading
+            # Rows may render after load, and a logged-out page moves to /login a moment
+            # later: reading at once could say "not posted" for a post that is there.
+            await studio.wait_for(
+                "for the content page", lambda: _any(rows), CONTENT_SETTLE_S, quiet=True
+            )
             studio.require_session()
-            rows = ctx.page.locator(self.sel.content_row)
             found = cast(
                 list[dict[str, str]], await rows.evaluate_all(_ROWS_JS, self.sel.content_link)
             )
@@ -299,6 +303,10 @@ async def _enabled(post: Locator) -> bool:
         if await button.get_attribute(attribute, timeout=ACT_MS) == "false":
             return True
     return False
+
+
+async def _any(locator: Locator) -> bool:
+    return await locator.count() > 0
 
 
 async def _close(page: Page, popover: Locator) -> None:

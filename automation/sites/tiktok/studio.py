@@ -233,16 +233,26 @@ class Studio:
                     )
 
     async def wait_for(
-        self, what: str, check: Callable[[], Awaitable[bool]], timeout_s: float
-    ) -> None:
-        """Poll check (clearing popups, reading verdicts) until it holds or timeout_s passes."""
+        self,
+        what: str,
+        check: Callable[[], Awaitable[bool]],
+        timeout_s: float,
+        *,
+        quiet: bool = False,
+    ) -> bool:
+        """Poll check (clearing popups, reading verdicts) until it holds or timeout_s passes.
+
+        Running out of time raises TransientSiteError, or returns False when ``quiet``.
+        """
         deadline = time.monotonic() + timeout_s
         while True:
             await self.clear()
             await self.verdict()
             if await check():
-                return
+                return True
             if time.monotonic() >= deadline:
+                if quiet:
+                    return False
                 raise TransientSiteError(f"tiktok: gave up after {timeout_s:.0f}s waiting {what}")
             await asyncio.sleep(POLL_S)  # polling the page; no event tells us
 
