@@ -14,38 +14,30 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
-import psutil
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
+from automation.chromium import find_chromium, launch_args, lower_browser_priority
 from automation.config import AutomationConfig
-from automation.errors import BrowserCrashed, BrowserNotFound
+from automation.errors import (
+    BrowserCrashed,
+    BrowserNotFound,
+    BrowserUnavailable,
+    SessionRejected,
+)
+from automation.sites.playwright_errors import first_line, map_playwright_error
+from storage.closing import Closing
 
 log = logging.getLogger(__name__)
 
-# Flags that keep Chromium quiet on machines without internet and in containers.
-BASE_ARGS = (
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-)
 CLOSE_TIMEOUT_S = 10.0
+RELAUNCH_FIRST_S = 1.0
+RELAUNCH_MAX_S = 30.0
 SHUTDOWN_TIMEOUT_S = 20.0
-SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-INSTALL_HELP = (
-    "no Chromium found: set automation.executable_path, or install one with "
-    "`playwright install chromium` (or, on Debian/Ubuntu, `apt-get install chromium`)"
-)
 
 
 @dataclass(frozen=True)
@@ -66,31 +58,6 @@ class ProxySettings:
         return proxy
 
 
-def launch_args(config: AutomationConfig) -> list[str]:
-    """Chromium's command-line flags for this config."""
-    args = [*BASE_ARGS, *config.browser_args]
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--no-sandbox" not in args:
-        args.append("--no-sandbox")  # Chromium refuses to start as root with its sandbox
-    return args
-
-
-def find_chromium(config: AutomationConfig, playwright_path: str | None) -> str:
-    """The browser to launch: config, else Playwright's own, else one on PATH."""
-    if config.executable_path:
-        if not Path(config.executable_path).is_file():
-            raise BrowserNotFound(
-                f"automation.executable_path = {config.executable_path!r} does not exist"
-            )
-        return config.executable_path
-    if playwright_path and Path(playwright_path).is_file():
-        return playwright_path
-    for name in SYSTEM_BROWSERS:
-        found = shutil.which(name)
-        if found:
-            return found
-    raise BrowserNotFound(INSTALL_HELP)
-
-
 @dataclass(eq=False)
 class _Generation:
     """One Playwright driver plus one browser; replaced whole on recycle or crash."""
@@ -108,7 +75,7 @@ class _Generation:
     watchdogs: set[asyncio.Timeout] = field(default_factory=set)
 
 
-class BrowserPool:
+class BrowserPool(Closing):
     """Hands out fresh browser contexts and keeps one healthy browser behind them."""
 
     def __init__(self, config: AutomationConfig) -> None:
@@ -121,6 +88,8 @@ class BrowserPool:
         self._generations = 0
         self.contexts_opened = 0
         self.executable: str | None = None
+        self._down_until = 0.0  # loop time before which no relaunch is tried
+        self._down_for = 0.0
 
     @property
     def stats(self) -> dict[str, Any]:
@@ -131,6 +100,7 @@ class BrowserPool:
             "contexts_opened": self.contexts_opened,
             "active_contexts": sum(g.active for g in self._all()),
             "browser_alive": bool(current and not current.dead),
+            "executable": self.executable or "remote",
         }
 
     def _all(self) -> list[_Generation]:
@@ -147,14 +117,6 @@ class BrowserPool:
             await self.close()
             raise
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Close every browser and Playwright driver; safe to call twice."""
@@ -190,7 +152,7 @@ class BrowserPool:
             except PlaywrightError as exc:
                 raise BrowserNotFound(
                     f"cannot connect to the browser server at {config.connect_url}: "
-                    f"{exc.message.splitlines()[0]}"
+                    f"{first_line(exc)}"
                 ) from None
         self.executable = await asyncio.to_thread(
             find_chromium, config, playwright.chromium.executable_path
@@ -202,9 +164,7 @@ class BrowserPool:
                 args=launch_args(config),
             )
         except PlaywrightError as exc:
-            raise BrowserNotFound(
-                f"cannot start {self.executable}: {exc.message.splitlines()[0]}"
-            ) from None
+            raise BrowserNotFound(f"cannot start {self.executable}: {first_line(exc)}") from None
         if config.browser_nice:
             await asyncio.to_thread(lower_browser_priority, config.browser_nice)
         return browser
@@ -217,13 +177,31 @@ class BrowserPool:
             if gen is None or gen.dead or gen.retiring:
                 if gen is not None:
                     self._retire(gen)
-                gen = self._current = await self._launch()
+                gen = self._current = await self._relaunch()
             gen.opened += 1
             gen.active += 1
             self.contexts_opened += 1
             if gen.opened >= self._config.recycle_after:
                 gen.retiring = True
             return gen
+
+    async def _relaunch(self) -> _Generation:
+        """A new browser for items, backing off while none can be had (a browser server
+        that is down): meanwhile items fail fast with BrowserUnavailable, uncounted."""
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._down_until:
+            raise BrowserUnavailable(
+                f"no browser yet (next try in {self._down_until - loop.time():.0f}s)"
+            )
+        try:
+            gen = await self._launch()
+        except BrowserNotFound as exc:
+            self._down_for = min(RELAUNCH_MAX_S, self._down_for * 2 or RELAUNCH_FIRST_S)
+            self._down_until = loop.time() + self._down_for
+            log.warning("%s; trying again in %.0fs", exc, self._down_for)
+            raise BrowserUnavailable(str(exc)) from None
+        self._down_for = 0.0
+        return gen
 
     def _retire(self, gen: _Generation) -> None:
         self._old.add(gen)
@@ -253,8 +231,19 @@ class BrowserPool:
             )
         except PlaywrightError as exc:
             gen.watchdogs.discard(watchdog)  # the error says it already: no cancel on top
+            gone = isinstance(map_playwright_error(exc, "browser", "opening"), BrowserCrashed)
+            if gen.browser.is_connected() and not gen.dead and not gone:
+                # A live browser refused this context: the account's saved session (or
+                # proxy) is malformed. That is the item's problem, not the browser's, and
+                # retrying it would fail the same way. Playwright's text names the bad
+                # field; it could quote a value, so it goes to the debug log only.
+                log.debug("browser %d refused a context: %s", gen.number, first_line(exc))
+                raise SessionRejected(
+                    "the browser refused this account's saved session or proxy settings; "
+                    "import a fresh session for it"
+                ) from None
             _mark_dead(gen)
-            raise BrowserCrashed(f"browser {gen.number} could not open a context") from exc
+            raise BrowserCrashed(f"browser {gen.number} could not open a context") from None
         ctx.set_default_timeout(self._config.navigation_timeout_s * 1000)
         return ctx
 
@@ -300,23 +289,6 @@ class BrowserPool:
             await self._release(gen)
 
 
-def lower_browser_priority(niceness: int) -> int:
-    """Renice this process's Chromium processes; the renderers they fork inherit it.
-
-    On a small machine busy pages would otherwise starve the event loop that runs the bot,
-    the scheduler and the runner. Returns how many processes were changed.
-    """
-    changed = 0
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            if "chrom" in proc.name().lower() and proc.nice() < niceness:
-                proc.nice(niceness)
-                changed += 1
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return changed
-
-
 def _mark_dead(gen: _Generation) -> None:
     if not gen.dead and not gen.closing:
         log.warning("browser %d disconnected", gen.number)
@@ -348,9 +320,3 @@ async def _shutdown(gen: _Generation) -> None:
         log.warning("browser %d did not close within %.0fs", gen.number, SHUTDOWN_TIMEOUT_S)
         return
     log.info("browser %d closed after %d contexts", gen.number, gen.opened)
-
-
-async def locate_chromium(config: AutomationConfig) -> str:
-    """Find the browser a launch would use, without launching it."""
-    async with async_playwright() as playwright:
-        return await asyncio.to_thread(find_chromium, config, playwright.chromium.executable_path)

@@ -13,12 +13,11 @@ The database holds the cool-down, so every runner process sees it and a restart 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from automation.errors import RateLimited, SiteError
-from storage.models import Account, ItemStatus, RunItem
+from storage.models import ItemStatus, RunItem, RunStatus
 
 
 def account_changes(error: SiteError, now: datetime) -> dict[str, Any]:
@@ -43,32 +42,28 @@ def cooling_message(until: datetime) -> str:
     )
 
 
-async def skip_cooling(candidates: Iterable[dict[str, Any]], now: datetime) -> dict[int, int]:
-    """Mark pending candidates of cooling-down accounts ``skipped``; returns item id -> run id.
+async def skip_cooling(run_id: int | None, now: datetime) -> set[int]:
+    """Mark pending items of cooling-down accounts ``skipped``; returns their run ids.
 
-    ``candidates`` are rows with ``id``, ``run_id`` and ``account_id`` (the runner's claim
-    query). An item another runner took in between is left alone (conditional update).
+    Only items of ``run_id`` when given (a foreground run), else of every claimable run.
+    Each update is conditional, so an item another runner took in between is left alone.
     """
-    rows = list(candidates)
-    if not rows:
-        return {}
-    cooling = {
-        row["id"]: row["cooldown_until"]
-        for row in await Account.filter(
-            id__in={r["account_id"] for r in rows}, cooldown_until__gt=now
-        ).values("id", "cooldown_until")
-    }
-    skipped: dict[int, int] = {}
+    query = RunItem.filter(
+        status=ItemStatus.PENDING,
+        run__status__in=RunStatus.claimable(),
+        account__cooldown_until__gt=now,
+    )
+    if run_id is not None:
+        query = query.filter(run_id=run_id)
+    rows = await query.values("id", "run_id", "account__cooldown_until")
+    runs: set[int] = set()
     for row in rows:
-        until = cooling.get(row["account_id"])
-        if until is None:
-            continue
         got = await RunItem.filter(id=row["id"], status=ItemStatus.PENDING).update(
             status=ItemStatus.SKIPPED,
             error_class="RateLimited",
-            error_message=cooling_message(until),
+            error_message=cooling_message(row["account__cooldown_until"]),
             finished_at=now,
         )
         if got:
-            skipped[row["id"]] = row["run_id"]
-    return skipped
+            runs.add(row["run_id"])
+    return runs

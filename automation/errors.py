@@ -1,24 +1,49 @@
-"""The automation package's exceptions, mapped from Playwright and network errors at the edge.
+"""fleetbot's exceptions: one tree per package, mapped from libraries where they enter.
 
-The runner decides what to do with a failed item from these types alone::
+The runner decides what to do with a failed item from these types alone. Every error
+fleetbot raises on purpose, wherever it is defined::
 
-    FleetbotError
-    ├── SelectorError              bad account selector (unknown label, empty tag); user input
-    ├── VideoError                 a video file that cannot be used (missing, wrong type, too big)
-    ├── BrowserNotFound            no Chromium to launch; the message says how to install one
-    └── SiteError                  something went wrong while driving a site for one item
-        ├── TransientSiteError     worth retrying with backoff: timeouts, network, 5xx
-        │   ├── BrowserCrashed     the browser or its connection went away mid-item
-        │   └── ItemTimeout        the item ran past automation.item_timeout_s
-        └── PermanentSiteError     retrying cannot help; fail the item at once
-            ├── LoginRequired          bad credentials or no way to log in  -> needs_login
-            ├── VerificationRequired   the site asked a human and none answered -> needs_attention
-            ├── AccountBlocked         the site says the account cannot act -> needs_attention
-            ├── UploadRejected         the site refused the file or the post
-            ├── RateLimited            the site says "too many attempts": cool the account down
-            └── SiteChanged            a selector the adapter relies on is gone (a redesign)
+    FleetbotError                          automation/errors.py unless named
+    ├── SelectorError                      an account selector that selects nothing usable
+    ├── RunError                           no run with that id, or nothing in it to act on
+    ├── VideoError                         a video that cannot be used (missing, wrong type)
+    ├── BrowserNotFound                    no Chromium to launch; the message says how to get one
+    ├── AccountError                       automation/accounts.py: an account change refused
+    │   └── CsvImportError                 an accounts CSV with invalid rows; nothing imported
+    ├── ScheduleError                      automation/schedules.py: a schedule that cannot be used
+    ├── FileTooBig                         bot/media.py: a Telegram file over the download limit
+    ├── StartupError                       bot/app.py: `fleetbot serve` cannot start
+    └── SiteError                          driving a site failed for one item
+        ├── TransientSiteError             worth retrying with backoff: timeouts, network, 5xx
+        │   ├── BrowserCrashed             the browser or its connection went away mid-item
+        │   ├── BrowserUnavailable         no browser could be (re)started: not an attempt
+        │   └── ItemTimeout                the item ran past automation.item_timeout_s
+        └── PermanentSiteError             retrying cannot help; fail the item at once
+            ├── LoginRequired              bad credentials or no way to log in -> needs_login
+            ├── SessionRejected            the browser refused the saved session -> needs_login
+            ├── VerificationRequired       a human was asked and none answered -> needs_attention
+            ├── AccountBlocked             the site says the account cannot act -> needs_attention
+            ├── UploadRejected             the site refused the file or the post
+            ├── RateLimited                "too many attempts": the account rests (cooldown.py)
+            └── SiteChanged                a selector the adapter needs is gone (a redesign)
 
-Messages never carry secrets: adapters describe what happened, not what was typed.
+    StorageError                           storage/errors.py: the database cannot be used
+    ├── SecretKeyError                     missing, malformed or wrong encryption key
+    └── ServeLocked                        another `fleetbot serve` holds this database
+
+    ConfigError                            bot/config.py: config.toml or FLEETBOT_* unusable
+    UsageError (ValueError)                bot/parsing.py: a chat command's arguments
+    SessionFileError (ValueError)          automation/session_files.py: an unreadable session
+
+Playwright's errors become ``SiteError``s in one place, ``automation/sites/playwright_errors``;
+the database driver's errors are caught as ``storage.health.STORAGE_ERRORS`` and retried.
+
+Chaining rule: raise ``from None`` when the cause could carry a secret or only repeats
+what our message says (a Playwright call log holds typed values, a driver error can hold a
+connection URL with its password, a decryption error concerns a key); raise ``from exc``
+only when the cause is our own code's error or a library error known to hold no input, and
+the traceback helps whoever debugs it. Messages never carry secrets: they describe what
+happened, not what was typed.
 """
 
 from __future__ import annotations
@@ -30,6 +55,10 @@ class FleetbotError(Exception):
 
 class SelectorError(FleetbotError):
     """An account selector matched nothing or named an unknown account."""
+
+
+class RunError(FleetbotError):
+    """A run cannot be acted on as asked: no run has that id, or nothing in it fits."""
 
 
 class VideoError(FleetbotError):
@@ -55,8 +84,21 @@ class BrowserCrashed(TransientSiteError):
     """The browser, its context or the remote browser connection died mid-item."""
 
 
+class BrowserUnavailable(TransientSiteError):
+    """No browser could be launched or reached for the item (a browser server is down).
+
+    The item never reached the site, so the attempt is not counted: it waits and comes
+    back however long the outage lasts.
+    """
+
+
 class ItemTimeout(TransientSiteError):
     """The item ran past its deadline."""
+
+    @classmethod
+    def after(cls, seconds: float) -> ItemTimeout:
+        """The error for an item stopped by its deadline of ``seconds``."""
+        return cls(f"item took longer than {seconds:.0f}s")
 
 
 class PermanentSiteError(SiteError):
@@ -65,6 +107,12 @@ class PermanentSiteError(SiteError):
 
 class LoginRequired(PermanentSiteError):
     """The session is gone and logging in with the stored credentials did not work."""
+
+    health = "needs_login"
+
+
+class SessionRejected(PermanentSiteError):
+    """The browser refused the account's saved session (malformed storage state)."""
 
     health = "needs_login"
 
@@ -103,8 +151,3 @@ class SiteChanged(PermanentSiteError):
     Retrying cannot help; an operator overrides the selector in config (the message names
     the config key) after ``fleetbot sites check`` shows which one broke.
     """
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Tell whether an item that failed with exc should be retried."""
-    return isinstance(exc, TransientSiteError)

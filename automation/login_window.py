@@ -18,7 +18,8 @@ from typing import Any
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import async_playwright
 
-from automation.browser import ProxySettings, find_chromium, launch_args
+from automation.browser import ProxySettings
+from automation.chromium import find_chromium, launch_args
 from automation.config import AutomationConfig
 from automation.errors import BrowserNotFound, FleetbotError
 from automation.sites import LoginPage
@@ -43,7 +44,7 @@ def has_display(env: dict[str, str] | None = None) -> bool:
 
 def headed_chromium(config: AutomationConfig) -> str:
     """A full Chromium (the headless shell cannot show a window)."""
-    path = find_chromium(config, None)
+    path = find_chromium(config.model_copy(update={"headless": False}), None)
     if "headless" in os.path.basename(path) or "headless_shell" in path:
         raise BrowserNotFound(
             f"{path} is a headless-only browser; set automation.executable_path to a full "

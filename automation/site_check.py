@@ -45,10 +45,18 @@ async def proxy_of(account: Account, secrets: SecretBox) -> ProxySettings | None
 class SiteChecker:
     """Opens one browser context per probe from the shared pool."""
 
-    def __init__(self, pool: BrowserPool, sites: SitesConfig, secrets: SecretBox) -> None:
+    def __init__(
+        self,
+        pool: BrowserPool,
+        sites: SitesConfig,
+        secrets: SecretBox,
+        *,
+        navigation_timeout_s: float,
+    ) -> None:
         self._pool = pool
         self._sites = sites
         self._secrets = secrets
+        self._navigation_timeout_s = navigation_timeout_s
 
     async def check(self, site: str, label: str, video: Path | None = None) -> SiteCheck:
         """Probe site with label's session; video lets the probe open the upload form."""
@@ -62,7 +70,7 @@ class SiteChecker:
         proxy = await proxy_of(account, self._secrets)
         saved = account.session_state_enc
         state = json.loads(self._secrets.decrypt(saved)) if saved else None
-        adapter = build_adapter(site, self._sites)
+        adapter = build_adapter(site, self._sites, navigation_timeout_s=self._navigation_timeout_s)
         assert isinstance(adapter, TikTokAdapter)
         async with self._pool.context(proxy=proxy, storage_state=state) as context:
             page = await context.new_page()

@@ -25,6 +25,7 @@ from aiogram.types import BotCommand
 
 from automation.accounts import AccountService
 from automation.browser import BrowserPool
+from automation.engine import make_runner
 from automation.errors import FleetbotError
 from automation.runner import Runner
 from automation.runs import RunService
@@ -33,7 +34,6 @@ from automation.schedules import ScheduleService
 from automation.site_check import SiteChecker
 from automation.videoqueue import VideoQueue
 from bot.alerts import StorageAlerts
-from bot.commands import open_database
 from bot.config import ConfigError, Settings
 from bot.handlers import build_router
 from bot.i18n import DEFAULT_LANGUAGE
@@ -43,8 +43,9 @@ from bot.operator import QuestionBox, TelegramOperator
 from bot.outbox import ChatGate, Outbox
 from bot.progress import TelegramReporter
 from bot.status import StatusSource
+from storage.db import open_database
 from storage.health import StorageHealth
-from storage.locks import SchedulerLock
+from storage.locks import ServeLock
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +107,9 @@ async def build(settings: Settings) -> AsyncIterator[App]:
     data_dir = settings.storage.data_dir
     async with AsyncExitStack() as stack:
         stack.push_async_callback(bot.session.close)
-        db = await stack.enter_async_context(open_database(settings))
+        db = await stack.enter_async_context(open_database(settings.storage, settings.secret_key))
         # One serve per database: refuse before touching any run.
-        await stack.enter_async_context(SchedulerLock(settings.storage))
+        await stack.enter_async_context(ServeLock(settings.storage))
         await _check_token(bot)
         runs = RunService(data_dir)
         questions = QuestionBox()
@@ -129,13 +130,12 @@ async def build(settings: Settings) -> AsyncIterator[App]:
         health.subscribe(alerts)
         stack.push_async_callback(alerts.close)
         runner = await stack.enter_async_context(
-            Runner(
+            make_runner(
                 config=settings.automation,
                 sites=settings.sites,
-                pool=pool,
+                data_dir=data_dir,
                 secrets=db.secrets,
-                runs=runs,
-                artifacts_dir=data_dir / "artifacts",
+                pool=pool,
                 reporter=reporter,
                 operator=TelegramOperator(
                     questions, outbox, settings.bot.admins, data_dir / "questions", language
@@ -167,7 +167,12 @@ async def build(settings: Settings) -> AsyncIterator[App]:
             schedules=ScheduleService(settings.scheduler.timezone),
             scheduler=scheduler,
             queue=VideoQueue(runs),
-            site_checks=SiteChecker(pool, settings.sites, db.secrets),
+            site_checks=SiteChecker(
+                pool,
+                settings.sites,
+                db.secrets,
+                navigation_timeout_s=settings.automation.navigation_timeout_s,
+            ),
         )
         dispatcher.include_router(build_router(settings.bot.admins, settings.bot.language))
         yield App(settings, bot, dispatcher, runner, outbox, reporter)

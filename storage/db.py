@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
+from pydantic import SecretStr
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate
 
+from storage.closing import Closing
 from storage.config import StorageConfig
 from storage.crypto import (
     KEY_FILE,
@@ -24,6 +25,7 @@ from storage.crypto import (
     key_from_env,
     read_key_file,
 )
+from storage.errors import StorageError
 from storage.health import STORAGE_ERRORS
 from storage.models import Setting
 
@@ -31,10 +33,6 @@ APP = "models"
 MODELS_MODULE = "storage.models"
 MIGRATIONS_MODULE = "storage.migrations"
 _SECRET_CHECK = "secret_check"
-
-
-class StorageError(Exception):
-    """The database cannot be opened or used; the message names what is wrong."""
 
 
 def connection_name(config: StorageConfig) -> str:
@@ -95,7 +93,7 @@ def ensure_data_dir(data_dir: Path) -> None:
         (data_dir / sub).mkdir(mode=0o700, exist_ok=True)
 
 
-class Database:
+class Database(Closing):
     """The ORM's lifetime in this process, plus the secret box for encrypted columns."""
 
     def __init__(self, config: StorageConfig, *, secret_key: str | None = None) -> None:
@@ -130,14 +128,6 @@ class Database:
             await self.close()
             raise
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Close every connection; safe to call twice."""
@@ -181,3 +171,8 @@ __all__ = [
     "ensure_data_dir",
     "tortoise_config",
 ]
+
+
+def open_database(config: StorageConfig, secret_key: SecretStr | None = None) -> Database:
+    """The database of this config (migrated and unlocked on entry), for every entry point."""
+    return Database(config, secret_key=secret_key.get_secret_value() if secret_key else None)

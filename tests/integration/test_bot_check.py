@@ -59,7 +59,8 @@ async def bot_parts(settings: Settings) -> AsyncIterator[tuple[Any, ...]]:
         router.message.middleware(Language("en"))
         router.message.middleware(ReplyErrors())
         dispatcher = Dispatcher(
-            accounts=AccountService(db.secrets), site_checks=SiteChecker(pool, sites, db.secrets)
+            accounts=AccountService(db.secrets),
+            site_checks=SiteChecker(pool, sites, db.secrets, navigation_timeout_s=15),
         )
         dispatcher.include_router(router)
         bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api.url)))

@@ -3,18 +3,18 @@
 TikTok's popups appear in varying order and at varying moments, so there is no fixed
 sequence: ``Studio.clear`` looks for every known blocker and dismisses those on screen, and
 every action goes through ``Studio.act``, which clears blockers before each try.
-Playwright failures become ``automation.errors`` in ``site_errors``; messages name the
-step and the page path, never a cookie or what was typed.
+Playwright failures become ``automation.errors`` through the shared map
+(``automation.sites.playwright_errors``); messages name the step, never a cookie or what
+was typed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -23,7 +23,6 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from automation.errors import (
-    BrowserCrashed,
     LoginRequired,
     RateLimited,
     SiteChanged,
@@ -32,39 +31,17 @@ from automation.errors import (
     VerificationRequired,
 )
 from automation.sites.base import ItemContext
+from automation.sites.playwright_errors import playwright_errors
 from automation.sites.tiktok.selectors import Selectors, Texts
 
 ACT_MS = 4000  # one try of a click; a popup that lands on top makes it time out and retry
 ACT_TRIES = 5
 POLL_S = 0.25
-_NET_ERROR = re.compile(r"net::ERR_[A-Z_]+")
-_CLOSED = ("target closed", "has been closed", "browser closed", "browser has disconnected")
 
 
-@contextmanager
-def site_errors(action: str) -> Iterator[None]:
-    """Turn Playwright failures into the errors the runner understands."""
-    try:
-        yield
-    except PlaywrightTimeoutError as exc:
-        raise TransientSiteError(
-            f"tiktok: timed out while {action} ({_first_line(exc)})"
-        ) from None
-    except PlaywrightError as exc:
-        text = str(exc)
-        if any(marker in text.lower() for marker in _CLOSED):
-            raise BrowserCrashed(f"tiktok: the browser went away while {action}") from None
-        if net := _NET_ERROR.search(text):
-            raise TransientSiteError(
-                f"tiktok: network error {net.group()} while {action}"
-            ) from None
-        raise TransientSiteError(
-            f"tiktok: browser error while {action}: {_first_line(exc)}"
-        ) from None
-
-
-def _first_line(exc: PlaywrightError) -> str:
-    return exc.message.splitlines()[0][:200] if exc.message else type(exc).__name__
+def site_errors(action: str) -> AbstractContextManager[None]:
+    """Turn Playwright failures inside the block into our errors (the shared map)."""
+    return playwright_errors("tiktok", action)
 
 
 def path_of(url: str) -> str:

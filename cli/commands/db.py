@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from bot.commands import SubParsers, open_database
-from bot.commands.output import say
 from bot.config import Settings
-from storage.db import describe_url
+from cli.commands import SubParsers
+from cli.output import say
+from storage.db import describe_url, open_database
 
 
 def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
@@ -20,6 +20,6 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
 
 async def migrate_command(settings: Settings, args: argparse.Namespace) -> int:
     """Open the database, which applies every pending migration."""
-    async with open_database(settings):
+    async with open_database(settings.storage, settings.secret_key):
         say(f"database {describe_url(settings.storage)} is up to date")
     return 0

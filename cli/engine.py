@@ -6,14 +6,14 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from automation.browser import BrowserPool
+from automation.engine import runner_engine
 from automation.reporting import Operator, Reporter
 from automation.runner import Runner
 from automation.runs import RunService
 from automation.summary import RunSummary
-from bot.commands.output import warn
 from bot.config import Settings
-from bot.terminal import TerminalOperator, TerminalReporter
+from cli.output import warn
+from cli.terminal import TerminalOperator, TerminalReporter
 from storage.db import Database
 
 RunDriver = Callable[[int], Awaitable[RunSummary]]
@@ -23,33 +23,30 @@ RunDriver = Callable[[int], Awaitable[RunSummary]]
 async def engine(
     settings: Settings, db: Database, reporter: Reporter, operator: Operator
 ) -> AsyncIterator[Runner]:
-    """A browser pool and a runner, closed in reverse order."""
-    data_dir = settings.storage.data_dir
-    async with (
-        BrowserPool(settings.automation) as pool,
-        Runner(
-            config=settings.automation,
-            sites=settings.sites,
-            pool=pool,
-            secrets=db.secrets,
-            runs=RunService(data_dir),
-            artifacts_dir=data_dir / "artifacts",
-            reporter=reporter,
-            operator=operator,
-        ) as runner,
-    ):
+    """A browser pool and a runner for this config, closed in reverse order."""
+    async with runner_engine(
+        config=settings.automation,
+        sites=settings.sites,
+        data_dir=settings.storage.data_dir,
+        secrets=db.secrets,
+        reporter=reporter,
+        operator=operator,
+    ) as runner:
         yield runner
 
 
 @asynccontextmanager
-async def foreground(settings: Settings, db: Database) -> AsyncIterator[RunDriver]:
+async def foreground(
+    settings: Settings, db: Database, first_run: int | None = None
+) -> AsyncIterator[RunDriver]:
     """One browser and runner for a command; yields a function that drives a run to its end.
 
     Ctrl-C puts running items back to pending and marks the run interrupted, so
-    ``fleetbot runs resume ID`` can finish it.
+    ``fleetbot runs resume ID`` can finish it, even while the browser is still starting:
+    a run left ``queued`` would be taken by whichever ``serve`` or worker looked first.
     """
     runs = RunService(settings.storage.data_dir)
-    current: list[int] = []
+    current: list[int] = [first_run] if first_run is not None else []
     with TerminalReporter() as reporter:
         try:
             async with engine(settings, db, reporter, TerminalOperator()) as runner:
@@ -69,5 +66,5 @@ async def foreground(settings: Settings, db: Database) -> AsyncIterator[RunDrive
 
 async def drive_run(settings: Settings, db: Database, run_id: int) -> RunSummary:
     """Drive one run in the foreground with terminal progress."""
-    async with foreground(settings, db) as drive:
+    async with foreground(settings, db, run_id) as drive:
         return await drive(run_id)

@@ -8,9 +8,10 @@ from pathlib import Path
 from automation.browser import BrowserPool
 from automation.errors import FleetbotError, SiteError
 from automation.site_check import PROBED_SITES, SiteChecker
-from bot.commands import SubParsers, open_database
-from bot.commands.output import print_json, say
 from bot.config import Settings
+from cli.commands import SubParsers
+from cli.output import print_json, say
+from storage.db import open_database
 
 
 def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
@@ -41,8 +42,16 @@ async def check_command(settings: Settings, args: argparse.Namespace) -> int:
     """Probe one site; exit 0 when the probe ran, whatever it found."""
     if args.video is not None and not args.video.is_file():
         raise FleetbotError(f"{args.video}: no such file")
-    async with open_database(settings) as db, BrowserPool(settings.automation) as pool:
-        checker = SiteChecker(pool, settings.sites, db.secrets)
+    async with (
+        open_database(settings.storage, settings.secret_key) as db,
+        BrowserPool(settings.automation) as pool,
+    ):
+        checker = SiteChecker(
+            pool,
+            settings.sites,
+            db.secrets,
+            navigation_timeout_s=settings.automation.navigation_timeout_s,
+        )
         try:
             report = await checker.check(args.site, args.account, args.video)
         except SiteError as exc:

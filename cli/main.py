@@ -15,10 +15,10 @@ from typing import Any
 
 from automation.errors import FleetbotError
 from bot import __version__
-from bot.commands import accounts, db, demo, runs, schedules, serve, sites, videos
-from bot.commands.output import warn
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
+from cli.commands import accounts, db, demo, runs, schedules, serve, sites, videos, worker
+from cli.output import warn
 from storage.crypto import SecretKeyError
 from storage.db import StorageError
 
@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     videos.register(sub, common)
     demo.register(sub, common)
     serve.register(sub, common)
+    worker.register(sub, common)
     sites.register(sub, common)
     return parser
 

@@ -22,9 +22,10 @@ from automation.login_window import NO_DISPLAY, has_display, log_in_by_hand
 from automation.session_files import MAX_SESSION_BYTES, SessionFileError, parse_session
 from automation.site_check import proxy_of
 from automation.sites import SITE_NAMES, login_page
-from bot.commands import SubParsers, open_database
-from bot.commands.output import print_json, print_table, read_file, say, warn, when
 from bot.config import Settings
+from cli.commands import SubParsers
+from cli.output import print_json, print_table, read_file, say, warn, when
+from storage.db import open_database
 
 
 def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
@@ -95,7 +96,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
 
 async def list_command(settings: Settings, args: argparse.Namespace) -> int:
     """Print the accounts, never their secrets."""
-    async with open_database(settings) as db:
+    async with open_database(settings.storage, settings.secret_key) as db:
         views = await AccountService(db.secrets).list_accounts()
     if args.json:
         print_json({"accounts": [v.to_json() for v in views]})
@@ -133,7 +134,7 @@ async def add_command(settings: Settings, args: argparse.Namespace) -> int:
         raise FleetbotError(str(exc)) from None
     password = await _password(args)
     row = AccountRow(label, args.site, args.username, password, proxy, tags)
-    async with open_database(settings) as db:
+    async with open_database(settings.storage, settings.secret_key) as db:
         await AccountService(db.secrets).add(row)
     say(f"added account {label}")
     return 0
@@ -157,7 +158,7 @@ async def _password(args: argparse.Namespace) -> str | None:
 async def import_command(settings: Settings, args: argparse.Namespace) -> int:
     """Import a CSV: every row valid, or nothing imported and every problem listed."""
     data = await read_file(args.file, MAX_CSV_BYTES, "accounts file")
-    async with open_database(settings) as db:
+    async with open_database(settings.storage, settings.secret_key) as db:
         try:
             labels = await AccountService(db.secrets).import_csv(data)
         except CsvImportError as exc:
@@ -170,7 +171,7 @@ async def import_command(settings: Settings, args: argparse.Namespace) -> int:
 
 async def remove_command(settings: Settings, args: argparse.Namespace) -> int:
     """Delete one account."""
-    async with open_database(settings) as db:
+    async with open_database(settings.storage, settings.secret_key) as db:
         await AccountService(db.secrets).remove(args.label)
     say(f"removed account {args.label}")
     return 0
@@ -183,7 +184,7 @@ async def set_session_command(settings: Settings, args: argparse.Namespace) -> i
         state = parse_session(data)
     except SessionFileError as exc:
         raise FleetbotError(f"{args.file}: {exc}") from None
-    async with open_database(settings) as db:
+    async with open_database(settings.storage, settings.secret_key) as db:
         count = await AccountService(db.secrets).set_session(args.label, state)
     say(f"stored a session with {count} cookie(s) for {args.label}")
     return 0
@@ -193,7 +194,7 @@ async def login_command(settings: Settings, args: argparse.Namespace) -> int:
     """Let the human log in in a visible browser; store the session it leaves."""
     if not has_display():
         raise FleetbotError(NO_DISPLAY)
-    async with open_database(settings) as db:
+    async with open_database(settings.storage, settings.secret_key) as db:
         service = AccountService(db.secrets)
         account = await service.get(args.label)
         target = login_page(account.site, settings.sites)
