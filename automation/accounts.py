@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 from tortoise.transactions import in_transaction
 
+from automation.cooldown import resting_until
 from automation.errors import FleetbotError
 from automation.session_files import StorageState
 from automation.sites import SITE_NAMES
@@ -89,6 +90,8 @@ class AccountView:
     has_password: bool
     has_session: bool
     failure_streak: int
+    # Set while a site's rate limit keeps the account out of runs (automation.cooldown).
+    cooldown_until: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``accounts list --json`` shape."""
@@ -103,6 +106,7 @@ class AccountView:
             "has_password": self.has_password,
             "has_session": self.has_session,
             "failure_streak": self.failure_streak,
+            "cooldown_until": self.cooldown_until.isoformat() if self.cooldown_until else None,
         }
 
 
@@ -354,6 +358,7 @@ class AccountService:
                 has_password=a.password_enc is not None,
                 has_session=a.session_state_enc is not None,
                 failure_streak=a.failure_streak,
+                cooldown_until=resting_until(a.cooldown_until),
             )
             for a in accounts
         ]

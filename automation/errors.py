@@ -23,7 +23,9 @@ fleetbot raises on purpose, wherever it is defined::
             ├── SessionRejected            the browser refused the saved session -> needs_login
             ├── VerificationRequired       a human was asked and none answered -> needs_attention
             ├── AccountBlocked             the site says the account cannot act -> needs_attention
-            └── UploadRejected             the site refused the file or the post
+            ├── UploadRejected             the site refused the file or the post
+            ├── RateLimited                "too many attempts": the account rests (cooldown.py)
+            └── SiteChanged                a selector the adapter needs is gone (a redesign)
 
     StorageError                           storage/errors.py: the database cannot be used
     ├── SecretKeyError                     missing, malformed or wrong encryption key
@@ -129,3 +131,23 @@ class AccountBlocked(PermanentSiteError):
 
 class UploadRejected(PermanentSiteError):
     """The site refused the uploaded file or the post."""
+
+
+class RateLimited(PermanentSiteError):
+    """The site refuses more attempts for now; the account rests for ``cooldown_s``.
+
+    Retrying soon makes it worse (peers report that waiting hours is what works), so the
+    item fails and ``automation.cooldown`` keeps the account out of runs until then.
+    """
+
+    def __init__(self, message: str, cooldown_s: float) -> None:
+        super().__init__(message)
+        self.cooldown_s = cooldown_s
+
+
+class SiteChanged(PermanentSiteError):
+    """An element the adapter needs is missing: the site's markup changed.
+
+    Retrying cannot help; an operator overrides the selector in config (the message names
+    the config key) after ``fleetbot sites check`` shows which one broke.
+    """

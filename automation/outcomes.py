@@ -31,6 +31,7 @@ from typing import Any
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from automation import cooldown
 from automation.errors import BrowserUnavailable, SiteError, TransientSiteError
 from automation.sites.base import PostRef, WarmupReport, result_of
 from storage.models import Account, Health, ItemStatus, RunItem
@@ -123,6 +124,7 @@ def failure_changes(
     account["failure_streak"] = F("failure_streak") + 1
     if error.health is not None:
         account["health"] = Health(error.health)
+    account |= cooldown.account_changes(error, now)  # a rate limit rests the account
     return Changes(item, account, "failed")
 
 

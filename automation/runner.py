@@ -28,6 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from automation import cooldown
 from automation.attempt import Attempts
 from automation.autoscale import Autoscaler
 from automation.browser import BrowserPool
@@ -227,6 +228,8 @@ class Runner:
         return not await self._leases.run_open(run_id)
 
     async def _claim(self, run_id: int | None, free: int) -> list[Claimed]:
+        for resting_run in await cooldown.skip_cooling(run_id, utcnow()):  # rate-limited
+            await self._settle(resting_run)
         busy = {claimed.account_id for claimed in self._claimed.values()}
         claimed = await self._leases.claim(run_id, free, busy)
         if claimed:

@@ -31,6 +31,7 @@ from automation.runner import Runner
 from automation.runs import RunService
 from automation.scheduler import FleetScheduler, SchedulerSettings
 from automation.schedules import ScheduleService
+from automation.site_check import SiteChecker
 from automation.videoqueue import VideoQueue
 from bot.alerts import StorageAlerts
 from bot.config import ConfigError, Settings
@@ -166,6 +167,12 @@ async def build(settings: Settings) -> AsyncIterator[App]:
             schedules=ScheduleService(settings.scheduler.timezone),
             scheduler=scheduler,
             queue=VideoQueue(runs),
+            site_checks=SiteChecker(
+                pool,
+                settings.sites,
+                db.secrets,
+                navigation_timeout_s=settings.automation.navigation_timeout_s,
+            ),
         )
         dispatcher.include_router(build_router(settings.bot.admins, settings.bot.language))
         yield App(settings, bot, dispatcher, runner, outbox, reporter)

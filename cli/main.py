@@ -17,7 +17,7 @@ from automation.errors import FleetbotError
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
-from cli.commands import accounts, db, demo, runs, schedules, serve, videos, worker
+from cli.commands import accounts, db, demo, runs, schedules, serve, sites, videos, worker
 from cli.output import warn
 from storage.crypto import SecretKeyError
 from storage.db import StorageError
@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(sub, common)
     serve.register(sub, common)
     worker.register(sub, common)
+    sites.register(sub, common)
     return parser
 
 

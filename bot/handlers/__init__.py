@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import accounts, answers, common, runs, schedules
+from bot.handlers import accounts, answers, common, runs, schedules, sites
 from bot.i18n import Choice
 from bot.middlewares import AdminsOnly, Language, ReplyErrors
 
-CHILDREN = (common.router, runs.router, schedules.router, accounts.router, answers.router)
+CHILDREN = (
+    common.router,
+    runs.router,
+    schedules.router,
+    accounts.router,
+    sites.router,
+    answers.router,
+)
 
 
 def build_router(admins: tuple[int, ...], language: Choice) -> Router:

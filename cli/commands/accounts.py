@@ -1,4 +1,4 @@
-"""``fleetbot accounts list|add|import|remove|set-session``."""
+"""``fleetbot accounts list|add|import|remove|set-session|login``."""
 
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ from automation.accounts import (
     validate_label,
 )
 from automation.errors import FleetbotError
+from automation.login_window import NO_DISPLAY, has_display, log_in_by_hand
 from automation.session_files import MAX_SESSION_BYTES, SessionFileError, parse_session
-from automation.sites import SITE_NAMES
+from automation.site_check import proxy_of
+from automation.sites import SITE_NAMES, login_page
 from bot.config import Settings
 from cli.commands import SubParsers
 from cli.output import print_json, print_table, read_file, say, warn, when
@@ -77,6 +79,20 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     session.add_argument("file", type=Path)
     session.set_defaults(func=set_session_command)
 
+    login = actions.add_parser(
+        "login",
+        help="log in by hand in a visible browser and store the session",
+        parents=[common],
+        description="Opens a visible Chromium (with the account's proxy) at the site's login "
+        "page, waits until you have logged in, stores the session encrypted and closes. "
+        "Needs a display. fleetbot never types the password for you.",
+    )
+    login.add_argument("label")
+    login.add_argument(
+        "--timeout", type=float, default=600, metavar="SECONDS", help="how long to wait"
+    )
+    login.set_defaults(func=login_command)
+
 
 async def list_command(settings: Settings, args: argparse.Namespace) -> int:
     """Print the accounts, never their secrets."""
@@ -95,7 +111,8 @@ async def list_command(settings: Settings, args: argparse.Namespace) -> int:
                 v.label,
                 v.site,
                 v.username,
-                v.health,
+                v.health
+                + (f", resting until {when(v.cooldown_until)}" if v.cooldown_until else ""),
                 v.proxy,
                 " ".join(v.tags),
                 when(v.last_warmup_at),
@@ -170,4 +187,25 @@ async def set_session_command(settings: Settings, args: argparse.Namespace) -> i
     async with open_database(settings.storage, settings.secret_key) as db:
         count = await AccountService(db.secrets).set_session(args.label, state)
     say(f"stored a session with {count} cookie(s) for {args.label}")
+    return 0
+
+
+async def login_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Let the human log in in a visible browser; store the session it leaves."""
+    if not has_display():
+        raise FleetbotError(NO_DISPLAY)
+    async with open_database(settings.storage, settings.secret_key) as db:
+        service = AccountService(db.secrets)
+        account = await service.get(args.label)
+        target = login_page(account.site, settings.sites)
+        proxy = await proxy_of(account, db.secrets)
+        state = await log_in_by_hand(
+            target,
+            settings.automation,
+            proxy,
+            timeout_s=args.timeout,
+            on_open=lambda url: say(f"log in as {account.username} in the browser window ({url})"),
+        )
+        count = await service.set_session(args.label, state)
+    say(f"logged in: stored a session with {count} cookie(s) for {args.label}")
     return 0
