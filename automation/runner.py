@@ -206,7 +206,7 @@ class Runner:
         if free > 0:
             for claimed in await self._claim(run_id, free):
                 self._start(claimed)
-        if run_id is not None and not self._tasks and await self._run_done(run_id):
+        if run_id is not None and not self._tasks and not await self._leases.run_open(run_id):
             await self._settle(run_id)
             return True
         return False
@@ -223,9 +223,6 @@ class Runner:
         )
         await publish_level(level)
         self._published_level = self.concurrency
-
-    async def _run_done(self, run_id: int) -> bool:
-        return not await self._leases.run_open(run_id)
 
     async def _claim(self, run_id: int | None, free: int) -> list[Claimed]:
         for resting_run in await cooldown.skip_cooling(run_id, utcnow()):  # rate-limited
