@@ -39,7 +39,7 @@ def test_good_file_parses_every_column() -> None:
     [
         ("bad label!,demo,u,,,", "label 'bad label!' must be"),
         (",demo,u,,,", "label is empty"),
-        ("x,facebook,u,,,", "unknown site 'facebook' (known: demo)"),
+        ("x,facebook,u,,,", "unknown site 'facebook' (known: demo, tiktok)"),
         ("x,demo,,,,", "username is empty"),
         ("x,demo,u,,ftp://h:1,", "proxy must look like"),
         ("x,demo,u,,http://h,", "proxy must look like"),
