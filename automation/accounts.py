@@ -177,7 +177,7 @@ def check_accounts_csv(data: bytes) -> tuple[list[AccountRow], list[str]]:
 def _check_records(reader: csv.DictReader[str]) -> tuple[list[AccountRow], list[str]]:
     header = [name.strip().lower() for name in reader.fieldnames or []]
     missing = [c for c in _REQUIRED if c not in header]
-    unknown = [c for c in header if c not in CSV_COLUMNS]
+    unknown = [n for n, c in enumerate(header, 1) if c not in CSV_COLUMNS]
     if missing or unknown:
         return [], [_header_problem(missing, unknown)]
     reader.fieldnames = header
@@ -207,14 +207,19 @@ def _check_records(reader: csv.DictReader[str]) -> tuple[list[AccountRow], list[
     return rows, problems
 
 
-def _header_problem(missing: list[str], unknown: list[str]) -> str:
+def _header_problem(missing: list[str], unknown: list[int]) -> str:
+    """Say what is wrong with line 1 by column position, never by its text.
+
+    A file without its header line has an account as line 1: quoting its cells would echo
+    a password or a proxy URL with its password.
+    """
     parts = []
     if missing:
         parts.append("missing column(s) " + ", ".join(missing))
     if unknown:
-        parts.append("unknown column(s) " + ", ".join(repr(c) for c in unknown))
+        parts.append("unknown column(s) at position " + ", ".join(map(str, unknown)))
     expected = ",".join(CSV_COLUMNS)
-    return f"line 1: {'; '.join(parts)} (expected header {expected})"
+    return f"line 1: {'; '.join(parts)} (line 1 must be the header {expected}; is it missing?)"
 
 
 def _row(values: dict[str, str], line: int, problems: list[str]) -> AccountRow | None:
