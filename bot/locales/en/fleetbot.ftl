@@ -61,7 +61,8 @@ btn-prev = ◀ Back
 btn-next = Next ▶
 import-done = Imported { $count } accounts: { $labels }
 import-failed = Nothing was imported:
-import-deleted = I deleted your message because the file held passwords.
+document-deleted = I deleted your file from the chat: it may hold passwords or a session.
+document-not-deleted = I could not delete your file: delete it yourself, it may hold passwords or a session.
 session-set = Session of { $label } set ({ $cookies } cookies).
 document-needs-caption = Send a document with the caption /import (accounts CSV) or /session LABEL.
 

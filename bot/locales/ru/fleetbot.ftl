@@ -61,7 +61,8 @@ btn-prev = ◀ Назад
 btn-next = Далее ▶
 import-done = Импортировано аккаунтов: { $count }: { $labels }
 import-failed = Ничего не импортировано:
-import-deleted = Я удалил ваше сообщение: в файле были пароли.
+document-deleted = Я удалил ваш файл из чата: в нём могут быть пароли или сессия.
+document-not-deleted = Не удалось удалить ваш файл: удалите его сами, в нём могут быть пароли или сессия.
 session-set = Сессия { $label } задана (cookies: { $cookies }).
 document-needs-caption = Отправьте документ с подписью /import (CSV аккаунтов) или /session МЕТКА.
 

@@ -1,0 +1,133 @@
+"""What the chat shows and keeps: secret files leave it, other chats get nothing.
+
+The real dispatcher with the real routers and services over a real database, fed updates
+that the fake Bot API recorded, so deletions and replies are the fake's own records.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import Update
+
+from automation.accounts import AccountService
+from automation.runs import RunService
+from bot.handlers import build_router
+from bot.media import MediaIntake
+from bot.operator import QuestionBox
+from storage.db import Database
+from tests.fake_telegram import FakeBotAPI
+
+ADMIN, MEMBER = 1001, 3003
+GROUP = -100200300
+TOKEN = "123456:chat-security-test"
+HEADER = "label,site,username,password,proxy,tags\n"
+PASSWORD = "hunter2-SECRET"
+PROXY_PASSWORD = "proxy-SECRET"
+COOKIE = "cookie-SECRET-value"
+
+
+@dataclass
+class Chat:
+    """A dispatcher built like serve builds it, and the fake that records what it did."""
+
+    api: FakeBotAPI
+    bot: Bot
+    dispatcher: Dispatcher
+    questions: QuestionBox
+    updates: int = 0
+
+    async def send(self, chat_id: int, text: str | None, **extra: Any) -> dict[str, Any]:
+        """Inject a message into the fake and hand it to the dispatcher; return it."""
+        message = self.api.inject_message(chat_id, text, **extra)
+        self.updates += 1
+        update = Update.model_validate({"update_id": self.updates, "message": message})
+        await self.dispatcher.feed_update(self.bot, update)
+        return message
+
+    def replies(self, chat_id: int) -> list[str]:
+        return [str(m.get("text") or m.get("caption") or "") for m in self.api.sent(chat_id)]
+
+    def deleted(self) -> list[int]:
+        return [int(c.params["message_id"]) for c in self.api.calls if c.method == "deleteMessage"]
+
+    def everything_sent(self) -> str:
+        return json.dumps([c.params for c in self.api.calls], default=str)
+
+
+@functools.cache
+def dispatcher() -> Dispatcher:
+    """One for the module: the handler routers attach to one parent per process."""
+    dp = Dispatcher()
+    dp.include_router(build_router((ADMIN,), "en"))
+    return dp
+
+
+@pytest.fixture
+async def chat(db: Database) -> AsyncIterator[Chat]:
+    data_dir = db.config.data_dir
+    async with FakeBotAPI(token=TOKEN) as api:
+        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api.url)))
+        runs = RunService(data_dir)
+        questions = QuestionBox()
+        dp = dispatcher()
+        dp["accounts"] = AccountService(db.secrets)
+        dp["media"] = MediaIntake(bot, runs, data_dir, limit_mb=20)
+        dp["questions"] = questions
+        try:
+            yield Chat(api, bot, dp, questions)
+        finally:
+            await bot.session.close()
+
+
+def csv_file(text: str) -> tuple[bytes, str, str]:
+    return (text.encode(), "accounts.csv", "text/csv")
+
+
+@pytest.mark.parametrize(
+    "contents",
+    [
+        pytest.param(HEADER + f"a1,demo,u1,{PASSWORD},,\n", id="imported"),
+        pytest.param(HEADER + f"a1,nosuchsite,u1,{PASSWORD},,\n", id="bad-row"),
+        pytest.param(
+            HEADER + f"a1,demo,u1,,http://pu:{PROXY_PASSWORD}@10.0.0.1:3128,\n",
+            id="proxy-password-only",
+        ),
+        pytest.param(f"a1,demo,u1,{PASSWORD},,\n", id="no-header"),
+    ],
+)
+async def test_every_import_document_leaves_the_chat(chat: Chat, contents: str) -> None:
+    sent = await chat.send(ADMIN, None, caption="/import", document=csv_file(contents))
+    assert chat.deleted() == [sent["message_id"]]
+    assert "deleted your file" in chat.replies(ADMIN)[-1]
+    assert PASSWORD not in chat.everything_sent()
+    assert PROXY_PASSWORD not in chat.everything_sent()
+
+
+@pytest.mark.parametrize(
+    ("caption", "contents"),
+    [
+        pytest.param("/session a1", "not\ta cookies file\n", id="unparsable"),
+        pytest.param("/session nosuch", f"h\tFALSE\t/\tFALSE\t0\tsid\t{COOKIE}\n", id="unknown"),
+        pytest.param("/session", f"h\tFALSE\t/\tFALSE\t0\tsid\t{COOKIE}\n", id="no-label"),
+        pytest.param("/session a1", f"h\tFALSE\t/\tFALSE\t0\tsid\t{COOKIE}\n", id="stored"),
+    ],
+)
+async def test_every_session_document_leaves_the_chat(
+    chat: Chat, caption: str, contents: str
+) -> None:
+    await chat.send(ADMIN, None, caption="/import", document=csv_file(HEADER + "a1,demo,u1,,,\n"))
+    document = (contents.encode(), "cookies.txt", "text/plain")
+    before = len(chat.replies(ADMIN))
+    sent = await chat.send(ADMIN, None, caption=caption, document=document)
+    assert chat.deleted()[-1] == sent["message_id"]
+    assert any("deleted your file" in text for text in chat.replies(ADMIN)[before:])
+    assert COOKIE not in chat.everything_sent()
