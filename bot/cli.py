@@ -15,7 +15,7 @@ from typing import Any
 
 from automation.errors import FleetbotError
 from bot import __version__
-from bot.commands import accounts, db, demo, runs, schedules, serve, videos
+from bot.commands import accounts, db, demo, runs, schedules, secret_key, serve, videos
 from bot.commands.output import warn
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     videos.register(sub, common)
     demo.register(sub, common)
     serve.register(sub, common)
+    secret_key.register(sub, common)
     return parser
 
 

@@ -16,21 +16,13 @@ from tortoise import Tortoise
 from tortoise.migrations.api import migrate
 
 from storage.config import StorageConfig
-from storage.crypto import (
-    KEY_FILE,
-    SecretBox,
-    SecretKeyError,
-    create_key_file,
-    key_from_env,
-    read_key_file,
-)
+from storage.crypto import SecretBox
 from storage.health import STORAGE_ERRORS
-from storage.models import Setting
+from storage.keyring import unlock
 
 APP = "models"
 MODELS_MODULE = "storage.models"
 MIGRATIONS_MODULE = "storage.migrations"
-_SECRET_CHECK = "secret_check"
 
 
 class StorageError(Exception):
@@ -146,26 +138,9 @@ class Database:
             await Tortoise.close_connections()
 
     async def _open_secrets(self) -> SecretBox:
-        data_dir = self.config.data_dir
-        check = await Setting.get_or_none(key=_SECRET_CHECK)
-        if self._secret_key:
-            box = SecretBox(key_from_env(self._secret_key), "FLEETBOT_SECRET_KEY")
-        else:
-            await asyncio.to_thread(ensure_data_dir, data_dir)
-            key = await asyncio.to_thread(read_key_file, data_dir)
-            if key is None and check is not None:
-                raise SecretKeyError(
-                    "this database holds encrypted secrets but no key was found: set "
-                    f"FLEETBOT_SECRET_KEY or restore {data_dir / KEY_FILE}"
-                )
-            if key is None:
-                key = await asyncio.to_thread(create_key_file, data_dir)
-            box = SecretBox(key, str(data_dir / KEY_FILE))
-        if check is None:
-            await Setting.create(key=_SECRET_CHECK, value=box.make_check())
-        else:
-            box.verify_check(check.value)
-        return box
+        if not self._secret_key:
+            await asyncio.to_thread(ensure_data_dir, self.config.data_dir)
+        return await unlock(self.config.data_dir, self._secret_key)
 
 
 def _one_line(exc: BaseException) -> str:
