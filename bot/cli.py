@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -58,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fleetbot`` console script."""
+    # Everything fleetbot and its children (Playwright, Chromium) create is its user's
+    # alone, whatever umask the shell had: databases, screenshots, traces, downloads.
+    os.umask(0o077)
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Command = args.func

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import secrets
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,9 +149,16 @@ def read_key_file(data_dir: Path) -> bytes | None:
     """The key stored in the data dir, or None if there is none yet."""
     path = data_dir / KEY_FILE
     try:
+        mode = stat.S_IMODE(path.stat().st_mode)
         key = path.read_bytes().strip()
     except FileNotFoundError:
         return None
+    if mode & 0o077:
+        raise SecretKeyError(
+            f"{path} can be read by other users (mode {mode:04o}), so it may have been "
+            f"copied: fix it with `chmod 600 {path}`, and if someone else could have read "
+            "it, treat the stored passwords and sessions as exposed"
+        )
     try:
         Fernet(key)
     except ValueError:

@@ -7,8 +7,8 @@ pending migrations first, so the schema always matches the code that runs.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
@@ -17,8 +17,11 @@ from tortoise.migrations.api import migrate
 
 from storage.config import StorageConfig
 from storage.crypto import SecretBox
+from storage.datadir import prepare
 from storage.health import STORAGE_ERRORS
 from storage.keyring import unlock
+
+log = logging.getLogger(__name__)
 
 APP = "models"
 MODELS_MODULE = "storage.models"
@@ -80,11 +83,18 @@ def describe_url(config: StorageConfig) -> str:
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", config.db_url)
 
 
-def ensure_data_dir(data_dir: Path) -> None:
-    """Create the data dir with mode 0700 (it holds the key and the database)."""
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for sub in ("videos", "artifacts"):
-        (data_dir / sub).mkdir(mode=0o700, exist_ok=True)
+async def ensure_data_dir(config: StorageConfig) -> None:
+    """Create the data dir privately and tighten looser modes found in it, saying so."""
+    sqlite_path = None if config.db_url else config.sqlite_path
+    changed = await asyncio.to_thread(prepare, config.data_dir, sqlite_path)
+    if changed:
+        shown = ", ".join(str(p) for p in changed[:5]) + (" ..." if len(changed) > 5 else "")
+        log.warning(
+            "%d file(s) or folder(s) in the data dir could be read by other users; "
+            "made private (0600/0700): %s",
+            len(changed),
+            shown,
+        )
 
 
 class Database:
@@ -108,8 +118,7 @@ class Database:
             raise RuntimeError("database already open")
         where = describe_url(self.config)
         try:
-            if not self.config.db_url:
-                await asyncio.to_thread(ensure_data_dir, self.config.data_dir)
+            await ensure_data_dir(self.config)
             await migrate(config=tortoise_config(self.config))
             await Tortoise.init(config=tortoise_config(self.config))
         except STORAGE_ERRORS as exc:
@@ -138,8 +147,6 @@ class Database:
             await Tortoise.close_connections()
 
     async def _open_secrets(self) -> SecretBox:
-        if not self._secret_key:
-            await asyncio.to_thread(ensure_data_dir, self.config.data_dir)
         return await unlock(self.config.data_dir, self._secret_key)
 
 

@@ -45,5 +45,6 @@ def test_short_env_key_and_corrupt_key_file(tmp_path: Path) -> None:
     with pytest.raises(SecretKeyError, match="at least 32 characters"):
         legacy_key("short")
     (tmp_path / "secret.key").write_text("not a key")
+    (tmp_path / "secret.key").chmod(0o600)
     with pytest.raises(SecretKeyError, match="does not hold a valid key"):
         read_key_file(tmp_path)
