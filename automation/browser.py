@@ -31,13 +31,22 @@ from automation.errors import BrowserCrashed, BrowserNotFound
 
 log = logging.getLogger(__name__)
 
-# Flags that keep Chromium quiet on machines without internet and in containers.
+# Flags that keep Chromium quiet on machines without internet and in containers, and
+# keep WebRTC from sending UDP (STUN) straight out past the account's proxy, which shows
+# every site the machine's real address behind every account. Full Chromium reads the
+# first WebRTC flag, chromium-headless-shell only the second (measured: 6 STUN packets
+# to 0 with the flag it reads, 6 with the other one alone).
+WEBRTC_ARGS = (
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+)
 BASE_ARGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--no-first-run",
     "--disable-sync",
     "--disable-dev-shm-usage",
+    *WEBRTC_ARGS,
 )
 CLOSE_TIMEOUT_S = 10.0
 SHUTDOWN_TIMEOUT_S = 20.0
