@@ -48,6 +48,7 @@ BASE_ARGS = (
     "--disable-dev-shm-usage",
     *WEBRTC_ARGS,
 )
+SECRET_ENV_PREFIX = "FLEETBOT_"
 CLOSE_TIMEOUT_S = 10.0
 SHUTDOWN_TIMEOUT_S = 20.0
 SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -78,9 +79,33 @@ class ProxySettings:
 def launch_args(config: AutomationConfig) -> list[str]:
     """Chromium's command-line flags for this config."""
     args = [*BASE_ARGS, *config.browser_args]
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--no-sandbox" not in args:
+    if _is_root() and "--no-sandbox" not in args:
         args.append("--no-sandbox")  # Chromium refuses to start as root with its sandbox
     return args
+
+
+def sandbox_warning(config: AutomationConfig, *, root: bool) -> str | None:
+    """What to tell the operator when Chromium must run without its sandbox, else None."""
+    if not root or config.connect_url:
+        return None
+    return (
+        "fleetbot runs as root, so Chromium runs without its sandbox (--no-sandbox): a page "
+        "that exploits the browser gets root on this machine. Run fleetbot as an "
+        "unprivileged user (e.g. `useradd --system fleetbot` and a systemd User=fleetbot)"
+    )
+
+
+def child_environment() -> dict[str, str | float | bool]:
+    """This process's environment without fleetbot's own variables (the key, the token).
+
+    Chromium and its renderers run pages from the internet; nothing they could read about
+    their own process should hold a secret.
+    """
+    return {k: v for k, v in os.environ.items() if not k.startswith(SECRET_ENV_PREFIX)}
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 def find_chromium(config: AutomationConfig, playwright_path: str | None) -> str:
@@ -149,6 +174,8 @@ class BrowserPool:
         if self._started:
             raise RuntimeError("browser pool already started")
         self._started = True
+        if warning := sandbox_warning(self._config, root=_is_root()):
+            log.warning("%s", warning)
         try:
             async with self._lock:
                 self._current = await self._launch()
@@ -209,6 +236,7 @@ class BrowserPool:
                 executable_path=self.executable,
                 headless=config.headless,
                 args=launch_args(config),
+                env=child_environment(),
             )
         except PlaywrightError as exc:
             raise BrowserNotFound(

@@ -18,7 +18,7 @@ from automation.errors import FleetbotError
 from bot import __version__
 from bot.commands import accounts, db, demo, runs, schedules, secret_key, serve, videos
 from bot.commands.output import warn
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, scrub_environment
 from bot.logs import setup_logging
 from storage.crypto import SecretKeyError
 from storage.db import StorageError
@@ -67,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Command = args.func
     try:
         settings = load_settings(getattr(args, "config", None))
+        scrub_environment()  # no child process inherits the key or the token
         setup_logging(settings.log.level, settings.secret_values())
         return asyncio.run(func(settings, args))
     except BrokenPipeError:  # e.g. `fleetbot runs list | head`

@@ -110,6 +110,20 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
 
+def scrub_environment() -> list[str]:
+    """Drop every FLEETBOT_* variable from os.environ once the settings are loaded.
+
+    Children copy os.environ when they start: Playwright's driver at
+    ``async_playwright().start()``, and through it every Chromium process. The settings
+    hold everything fleetbot needs, so the key and the bot token leave the environment
+    before any child exists. Returns the names removed.
+    """
+    names = [name for name in os.environ if name.startswith(ENV_PREFIX)]
+    for name in names:
+        del os.environ[name]
+    return names
+
+
 def config_path(explicit: str | Path | None) -> Path | None:
     """The config file to read: --config, else $FLEETBOT_CONFIG, else ./config.toml if any."""
     if explicit is not None:

@@ -234,6 +234,10 @@ class FakeBotAPI:
             if key in self._messages and (chat_id is None or key[0] == chat_id)
         ]
 
+    def chat(self, chat_id: int) -> list[dict[str, Any]]:
+        """Everything a member of the chat can see now: both sides, minus deleted messages."""
+        return [_public(m) for (chat, _), m in sorted(self._messages.items()) if chat == chat_id]
+
     def message(self, chat_id: int, message_id: int) -> dict[str, Any]:
         """One message as it is now."""
         return self._messages[(chat_id, message_id)]
