@@ -167,7 +167,9 @@ async def build(settings: Settings) -> AsyncIterator[App]:
             scheduler=scheduler,
             queue=VideoQueue(runs),
         )
-        dispatcher.include_router(build_router(settings.bot.admins, settings.bot.language))
+        dispatcher.include_router(
+            build_router(settings.bot.admins, settings.bot.language, settings.bot.allowed_chats)
+        )
         yield App(settings, bot, dispatcher, runner, outbox, reporter)
 
 

@@ -44,6 +44,9 @@ class BotConfig(BaseModel):
 
     token: SecretStr | None = None
     admins: tuple[int, ...] = ()
+    # Group chats where admins may use the bot too; by default only private chats are
+    # answered, since everything the bot shows is seen by every member of a group.
+    allowed_chats: tuple[int, ...] = ()
     api_base: str | None = None
     # The largest file the bot downloads; the public Bot API allows 20 MB, a local Bot API
     # server (api_base) up to 2000.

@@ -6,9 +6,9 @@ that the fake Bot API recorded, so deletions and replies are the fake's own reco
 
 from __future__ import annotations
 
-import functools
+import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,7 @@ from storage.db import Database
 from tests.fake_telegram import FakeBotAPI
 
 ADMIN, MEMBER = 1001, 3003
-GROUP = -100200300
+GROUP, ALLOWED_GROUP = -100200300, -100400500
 TOKEN = "123456:chat-security-test"
 HEADER = "label,site,username,password,proxy,tags\n"
 PASSWORD = "hunter2-SECRET"
@@ -63,22 +63,29 @@ class Chat:
         return json.dumps([c.params for c in self.api.calls], default=str)
 
 
-@functools.cache
-def dispatcher() -> Dispatcher:
-    """One for the module: the handler routers attach to one parent per process."""
+@pytest.fixture(scope="module")
+def dispatcher() -> Iterator[Dispatcher]:
+    """One for the module: the handler routers attach to one parent per process.
+
+    They are detached again at the end, so other modules can build their own parent.
+    """
     dp = Dispatcher()
-    dp.include_router(build_router((ADMIN,), "en"))
-    return dp
+    parent = build_router((ADMIN,), "en", allowed_chats=(ALLOWED_GROUP,))
+    dp.include_router(parent)
+    yield dp
+    for child in parent.sub_routers:
+        child._parent_router = None  # aiogram has no public way to detach a router
+    parent.sub_routers.clear()
 
 
 @pytest.fixture
-async def chat(db: Database) -> AsyncIterator[Chat]:
+async def chat(db: Database, dispatcher: Dispatcher) -> AsyncIterator[Chat]:
     data_dir = db.config.data_dir
     async with FakeBotAPI(token=TOKEN) as api:
         bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api.url)))
         runs = RunService(data_dir)
         questions = QuestionBox()
-        dp = dispatcher()
+        dp = dispatcher
         dp["accounts"] = AccountService(db.secrets)
         dp["media"] = MediaIntake(bot, runs, data_dir, limit_mb=20)
         dp["questions"] = questions
@@ -131,3 +138,43 @@ async def test_every_session_document_leaves_the_chat(
     assert chat.deleted()[-1] == sent["message_id"]
     assert any("deleted your file" in text for text in chat.replies(ADMIN)[before:])
     assert COOKIE not in chat.everything_sent()
+
+
+async def test_a_group_hears_nothing_unless_it_is_allowed(chat: Chat) -> None:
+    for user in (ADMIN, MEMBER):
+        await chat.send(GROUP, "/accounts", user_id=user, chat_type="supergroup")
+        await chat.send(GROUP, "/help", user_id=user, chat_type="group")
+    assert chat.replies(GROUP) == []  # not even a refusal: every member would read it
+    await chat.send(ALLOWED_GROUP, "/accounts", user_id=MEMBER, chat_type="supergroup")
+    assert chat.replies(ALLOWED_GROUP) == []
+    await chat.send(ALLOWED_GROUP, "/accounts", user_id=ADMIN, chat_type="supergroup")
+    assert len(chat.replies(ALLOWED_GROUP)) == 1
+    await chat.send(ADMIN, "/accounts")
+    assert len(chat.replies(ADMIN)) == 1
+
+
+async def ask(chat: Chat, chat_id: int, item_id: int) -> tuple[asyncio.Future[str], int]:
+    """Open a question as the operator does and send its prompt; return both."""
+    answer = chat.questions.open(item_id, chat_id, "demo1")
+    prompt = await chat.bot.send_message(chat_id, "Account demo1 (run #1) asks: the code")
+    chat.questions.sent(item_id, prompt.message_id)
+    return answer, prompt.message_id
+
+
+async def test_a_code_is_taken_only_from_an_admin_replying_to_its_prompt(chat: Chat) -> None:
+    answer, prompt = await ask(chat, ADMIN, item_id=1)
+    await chat.send(ADMIN, "123456")  # not a reply: could be meant for anything
+    assert not answer.done()
+    assert "reply to its message" in chat.replies(ADMIN)[-1]
+    other = await chat.bot.send_message(ADMIN, "a run summary")
+    await chat.send(ADMIN, "123456", reply_to=other.message_id)
+    assert not answer.done()
+    await chat.send(ADMIN, " 654321 ", reply_to=prompt)
+    assert answer.result() == "654321"
+
+    answer, prompt = await ask(chat, ALLOWED_GROUP, item_id=2)
+    for user in (MEMBER, ADMIN):
+        await chat.send(
+            ALLOWED_GROUP, f"{user}", user_id=user, reply_to=prompt, chat_type="supergroup"
+        )
+    assert answer.result() == str(ADMIN)  # the member's reply was never an answer

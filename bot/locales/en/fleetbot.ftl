@@ -92,3 +92,4 @@ question = Account { $account } (run #{ $run_id }) asks: { $prompt }
     Reply to this message with the answer.
 question-answered = Thanks, sent to { $account }.
 question-expired = Nobody is waiting for an answer here any more.
+question-reply-needed = To answer a question, reply to its message (swipe it or tap Reply).
