@@ -15,11 +15,14 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from tortoise.transactions import in_transaction
 
+from automation.artifacts import account_artifacts
+from automation.artifacts import remove as remove_artifacts
 from automation.errors import FleetbotError
 from automation.session_files import StorageState
 from automation.sites import SITE_NAMES
@@ -259,10 +262,14 @@ def close_labels(label: str, known: list[str]) -> list[str]:
 
 
 class AccountService:
-    """Creates, changes and lists accounts; encrypts secrets with the database's key."""
+    """Creates, changes and lists accounts; encrypts secrets with the database's key.
 
-    def __init__(self, secrets: SecretBox) -> None:
+    Given the data dir, removing an account removes its screenshots and traces too.
+    """
+
+    def __init__(self, secrets: SecretBox, data_dir: Path | None = None) -> None:
         self._secrets = secrets
+        self._data_dir = data_dir
 
     async def import_csv(self, data: bytes) -> list[str]:
         """Import an accounts CSV: every row valid and new, or nothing written."""
@@ -329,11 +336,14 @@ class AccountService:
         return account
 
     async def remove(self, label: str) -> None:
-        """Delete an account and its run history; refuse while an item of it is running."""
+        """Delete an account, its run history and its artifacts; refuse while it runs."""
         account = await self.get(label)
         if await RunItem.exists(account_id=account.id, status=ItemStatus.RUNNING):
             raise AccountError(f"account {label!r} is in a running item; cancel that run first")
+        files = await account_artifacts(self._data_dir, account.id) if self._data_dir else []
         await account.delete()
+        if self._data_dir:
+            await remove_artifacts(self._data_dir, files)
 
     async def set_session(self, label: str, state: StorageState) -> int:
         """Store a session (encrypted); returns the number of cookies kept."""

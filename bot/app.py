@@ -24,6 +24,7 @@ from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.types import BotCommand
 
 from automation.accounts import AccountService
+from automation.artifacts import ArtifactPruner
 from automation.browser import BrowserPool
 from automation.errors import FleetbotError
 from automation.runner import Runner
@@ -108,6 +109,9 @@ async def build(settings: Settings) -> AsyncIterator[App]:
         db = await stack.enter_async_context(open_database(settings))
         # One serve per database: refuse before touching any run.
         await stack.enter_async_context(SchedulerLock(settings.storage))
+        await stack.enter_async_context(
+            ArtifactPruner(data_dir, settings.storage.artifact_retention_days)
+        )
         await _check_token(bot)
         runs = RunService(data_dir)
         questions = QuestionBox()
@@ -158,7 +162,7 @@ async def build(settings: Settings) -> AsyncIterator[App]:
         dispatcher = Dispatcher(
             settings=settings,
             runs=runs,
-            accounts=AccountService(db.secrets),
+            accounts=AccountService(db.secrets, data_dir),
             media=MediaIntake(bot, runs, data_dir, limit_mb=settings.bot.download_limit_mb),
             launcher=Launcher(bot, runs, runner.wake),
             questions=questions,

@@ -13,6 +13,7 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from automation.artifacts import question_screenshot
 from automation.reporting import Question
 from bot.i18n import texts
 from bot.outbox import Outbox, enqueue
@@ -93,7 +94,7 @@ class TelegramOperator:
         language = str((run.params.get("lang") if run else None) or self._language)
         payload: dict[str, object] = {"item_id": question.item_id}
         if question.screenshot:
-            photo = self._dir / f"item-{question.item_id}.png"
+            photo = question_screenshot(self._dir, question.item_id)
             await asyncio.to_thread(_write, photo, question.screenshot)
             payload["photo"] = str(photo)
         answer = self._questions.open(question.item_id, chat_id, question.account)

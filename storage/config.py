@@ -18,6 +18,8 @@ class StorageConfig(BaseModel):
         description="Tortoise DB URL; default sqlite at <data_dir>/fleetbot.sqlite3",
     )
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
+    # Screenshots, traces and question screenshots older than this are deleted (0: never).
+    artifact_retention_days: int = Field(default=14, ge=0)
 
     @property
     def sqlite_path(self) -> Path:

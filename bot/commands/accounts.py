@@ -188,7 +188,7 @@ async def import_command(settings: Settings, args: argparse.Namespace) -> int:
 async def remove_command(settings: Settings, args: argparse.Namespace) -> int:
     """Delete one account."""
     async with open_database(settings) as db:
-        await AccountService(db.secrets).remove(args.label)
+        await AccountService(db.secrets, settings.storage.data_dir).remove(args.label)
     say(f"removed account {args.label}")
     return 0
 
