@@ -21,9 +21,9 @@ from urllib.parse import unquote, urlsplit
 
 from tortoise.transactions import in_transaction
 
-from automation.artifacts import account_artifacts
-from automation.artifacts import remove as remove_artifacts
 from automation.errors import FleetbotError
+from automation.retention import account_artifacts
+from automation.retention import remove as remove_artifacts
 from automation.session_files import StorageState
 from automation.sites import SITE_NAMES
 from storage.crypto import SecretBox

@@ -19,7 +19,6 @@ import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 import psutil
@@ -27,7 +26,9 @@ from playwright.async_api import Browser, BrowserContext, Playwright, async_play
 from playwright.async_api import Error as PlaywrightError
 
 from automation.config import AutomationConfig
-from automation.errors import BrowserCrashed, BrowserNotFound
+from automation.errors import BrowserCrashed, BrowserNotFound, SessionRejected
+from automation.sites.playwright_errors import first_line
+from storage.closing import Closing
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +53,14 @@ SECRET_ENV_PREFIX = "FLEETBOT_"
 CLOSE_TIMEOUT_S = 10.0
 SHUTDOWN_TIMEOUT_S = 20.0
 SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+HEADLESS_SHELL = "chromium-headless-shell"
+# Debian's /usr/bin/chromium-headless-shell is a shell script that runs this binary without
+# exec, leaving a shell between Playwright and the browser: launch the binary itself.
+DEBIAN_HEADLESS_SHELL = "/usr/lib/chromium/chromium-headless-shell"
 INSTALL_HELP = (
     "no Chromium found: set automation.executable_path, or install one with "
-    "`playwright install chromium` (or, on Debian/Ubuntu, `apt-get install chromium`)"
+    "`playwright install chromium` (or, on Debian/Ubuntu, "
+    "`apt-get install chromium chromium-headless-shell`)"
 )
 
 
@@ -109,20 +115,47 @@ def _is_root() -> bool:
 
 
 def find_chromium(config: AutomationConfig, playwright_path: str | None) -> str:
-    """The browser to launch: config, else Playwright's own, else one on PATH."""
+    """The browser to launch: config, else the lightest Chromium that can do the job.
+
+    Headless launches prefer a headless shell (Playwright's own, else the system's): it
+    costs about a third of the CPU of the full browser per page. Headed work (a visible
+    login window) needs the full Chromium: Playwright's own, else one on PATH.
+    """
     if config.executable_path:
         if not Path(config.executable_path).is_file():
             raise BrowserNotFound(
                 f"automation.executable_path = {config.executable_path!r} does not exist"
             )
         return config.executable_path
-    if playwright_path and Path(playwright_path).is_file():
-        return playwright_path
-    for name in SYSTEM_BROWSERS:
-        found = shutil.which(name)
-        if found:
-            return found
+    candidates: list[str | None] = []
+    if config.headless:
+        candidates += playwright_headless_shells(playwright_path)
+        candidates += [DEBIAN_HEADLESS_SHELL, shutil.which(HEADLESS_SHELL)]
+    candidates.append(playwright_path)
+    candidates += [shutil.which(name) for name in SYSTEM_BROWSERS]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return candidate
     raise BrowserNotFound(INSTALL_HELP)
+
+
+def playwright_headless_shells(playwright_path: str | None) -> list[str]:
+    """Playwright's downloaded headless shells next to its Chromium, newest first."""
+    if not playwright_path:
+        return []
+    # <browsers>/chromium-REV/chrome-linux64/chrome -> <browsers>
+    browsers = Path(playwright_path).parent.parent.parent
+    found = [
+        *browsers.glob("chromium_headless_shell-*/chrome-headless-shell-*/chrome-headless-shell"),
+        *browsers.glob("chromium_headless_shell-*/chrome-linux/headless_shell"),
+    ]
+    return [str(path) for path in sorted(found, reverse=True)]
+
+
+def is_browser_process(name: str) -> bool:
+    """Whether a process name is a Chromium, Chrome or headless-shell process."""
+    lowered = name.lower()
+    return "chrom" in lowered or "headless_shell" in lowered
 
 
 @dataclass(eq=False)
@@ -142,7 +175,7 @@ class _Generation:
     watchdogs: set[asyncio.Timeout] = field(default_factory=set)
 
 
-class BrowserPool:
+class BrowserPool(Closing):
     """Hands out fresh browser contexts and keeps one healthy browser behind them."""
 
     def __init__(self, config: AutomationConfig) -> None:
@@ -165,6 +198,7 @@ class BrowserPool:
             "contexts_opened": self.contexts_opened,
             "active_contexts": sum(g.active for g in self._all()),
             "browser_alive": bool(current and not current.dead),
+            "executable": self.executable or "remote",
         }
 
     def _all(self) -> list[_Generation]:
@@ -183,14 +217,6 @@ class BrowserPool:
             await self.close()
             raise
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Close every browser and Playwright driver; safe to call twice."""
@@ -226,7 +252,7 @@ class BrowserPool:
             except PlaywrightError as exc:
                 raise BrowserNotFound(
                     f"cannot connect to the browser server at {config.connect_url}: "
-                    f"{exc.message.splitlines()[0]}"
+                    f"{first_line(exc)}"
                 ) from None
         self.executable = await asyncio.to_thread(
             find_chromium, config, playwright.chromium.executable_path
@@ -239,9 +265,7 @@ class BrowserPool:
                 env=child_environment(),
             )
         except PlaywrightError as exc:
-            raise BrowserNotFound(
-                f"cannot start {self.executable}: {exc.message.splitlines()[0]}"
-            ) from None
+            raise BrowserNotFound(f"cannot start {self.executable}: {first_line(exc)}") from None
         if config.browser_nice:
             await asyncio.to_thread(lower_browser_priority, config.browser_nice)
         return browser
@@ -290,8 +314,18 @@ class BrowserPool:
             )
         except PlaywrightError as exc:
             gen.watchdogs.discard(watchdog)  # the error says it already: no cancel on top
+            if gen.browser.is_connected() and not gen.dead:
+                # A live browser refused this context: the account's saved session (or
+                # proxy) is malformed. That is the item's problem, not the browser's, and
+                # retrying it would fail the same way. Playwright's text names the bad
+                # field; it could quote a value, so it goes to the debug log only.
+                log.debug("browser %d refused a context: %s", gen.number, first_line(exc))
+                raise SessionRejected(
+                    "the browser refused this account's saved session or proxy settings; "
+                    "import a fresh session for it"
+                ) from None
             _mark_dead(gen)
-            raise BrowserCrashed(f"browser {gen.number} could not open a context") from exc
+            raise BrowserCrashed(f"browser {gen.number} could not open a context") from None
         ctx.set_default_timeout(self._config.navigation_timeout_s * 1000)
         return ctx
 
@@ -346,7 +380,7 @@ def lower_browser_priority(niceness: int) -> int:
     changed = 0
     for proc in psutil.Process().children(recursive=True):
         try:
-            if "chrom" in proc.name().lower() and proc.nice() < niceness:
+            if is_browser_process(proc.name()) and proc.nice() < niceness:
                 proc.nice(niceness)
                 changed += 1
         except (psutil.NoSuchProcess, psutil.AccessDenied):

@@ -1,7 +1,7 @@
 """How automation talks to people without knowing about Telegram or terminals.
 
 ``Reporter`` receives progress and summaries; ``Operator`` answers questions a site asks
-(a one-time code). ``bot/`` implements both for Telegram, ``bot/terminal.py`` for the CLI.
+(a one-time code). ``bot/`` implements both for Telegram, ``cli/terminal.py`` for the CLI.
 A reporter that fails never fails the run: the database already holds the truth.
 """
 

@@ -1,4 +1,4 @@
-"""The runner: claims pending items, drives the browser, commits each outcome at once.
+"""The runner loop: claim pending items, drive each in its own task, store each outcome.
 
 Lifecycle of one item (see docs/ARCHITECTURE.md)::
 
@@ -9,30 +9,26 @@ Lifecycle of one item (see docs/ARCHITECTURE.md)::
                                                        +--run cancelled--> cancelled
                                                        +--shutdown/crash--> pending
 
-Every state change is one short write; no transaction spans a browser await. The only
-in-memory state is the set of tasks this process is running right now, and every one of
-them is also a leased row in the database that another process can recover.
+The runner composes three parts and owns only the loop and its tasks:
+``leasing.Leases`` (every lease query), ``attempt.Attempts`` (one item in a browser
+context; the only Playwright code) and ``outcomes`` (what an outcome changes, written in
+one short transaction). No transaction spans a browser await. The only in-memory state is
+the set of tasks running right now, and each is also a leased row that another process
+can recover.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from playwright.async_api import BrowserContext, Page
-from playwright.async_api import Error as PlaywrightError
-from tortoise.expressions import F, Q
-from tortoise.transactions import in_transaction
-
+from automation.attempt import Attempts
 from automation.autoscale import (
     Autoscaler,
     PublishedLevel,
@@ -40,57 +36,30 @@ from automation.autoscale import (
     withdraw_dead_levels,
     withdraw_level,
 )
-from automation.browser import BrowserPool, ProxySettings
+from automation.browser import BrowserPool
 from automation.config import AutomationConfig, SitesConfig
-from automation.errors import (
-    BrowserCrashed,
-    ItemTimeout,
-    SiteError,
-    TransientSiteError,
-    VerificationRequired,
+from automation.leases import new_owner
+from automation.leasing import Claimed, Leases, utcnow
+from automation.outcomes import (
+    Changes,
+    Failure,
+    Success,
+    backoff,
+    failure_changes,
+    interrupted_changes,
+    store,
+    success_changes,
 )
-from automation.leases import new_owner, owner_is_dead
-from automation.reporting import ItemEvent, NoOperator, NullReporter, Operator, Question, Reporter
+from automation.reporting import ItemEvent, NoOperator, NullReporter, Operator, Reporter
 from automation.runs import RunService
-from automation.sites import build_adapter
-from automation.sites.base import (
-    Credentials,
-    ItemContext,
-    PostRef,
-    SiteAdapter,
-    VideoToUpload,
-    WarmupReport,
-    result_of,
-)
+from automation.sites.base import result_of
 from storage.crypto import SecretBox
 from storage.health import RETRY_MAX_S, STORAGE_ERRORS, StorageHealth
-from storage.models import Account, Health, ItemStatus, Run, RunItem, RunKind, RunStatus
+from storage.models import RunItem
 
 log = logging.getLogger(__name__)
 
 POLL_S = 0.5
-_CLAIMABLE_RUNS = (RunStatus.QUEUED, RunStatus.RUNNING)
-_OPEN_ITEMS = (ItemStatus.PENDING, ItemStatus.RUNNING)
-
-
-def utcnow() -> datetime:
-    """Now, timezone-aware."""
-    return datetime.now(UTC)
-
-
-@dataclass
-class _Failure:
-    error: SiteError
-    screenshot: str | None = None
-    trace: str | None = None
-
-
-@dataclass
-class _Claimed:
-    item_id: int
-    account_id: int
-    run_id: int
-    started: float = field(default_factory=time.monotonic)
 
 
 class Runner:
@@ -110,23 +79,27 @@ class Runner:
         health: StorageHealth | None = None,
     ) -> None:
         self._config = config
-        self._sites = sites
-        self._pool = pool
-        self._secrets = secrets
         self._runs = runs
-        self._artifacts = artifacts_dir
         self._reporter: Reporter = reporter or NullReporter()
-        self._operator: Operator = operator or NoOperator()
         self.health = health or StorageHealth()
         self.owner = new_owner()
+        self._leases = Leases(self.owner, config.lease_s, config.max_attempts)
+        self._attempts = Attempts(
+            config=config,
+            sites=sites,
+            pool=pool,
+            secrets=secrets,
+            video_path=runs.video_path,
+            artifacts_dir=artifacts_dir,
+            operator=operator or NoOperator(),
+        )
         self._tasks: dict[int, asyncio.Task[None]] = {}
-        self._claimed: dict[int, _Claimed] = {}
+        self._claimed: dict[int, Claimed] = {}
         self._cancelling: set[int] = set()
         self._wake = asyncio.Event()
         self._heartbeat: asyncio.Task[None] | None = None
         self._started = False
         self._rng = random.Random()
-        self._adapters: dict[str, SiteAdapter] = {}
         self.autoscaler: Autoscaler | None = None
         self._published_level: int | None = None
         if config.concurrency == "auto":
@@ -243,79 +216,16 @@ class Runner:
         self._published_level = self.concurrency
 
     async def _run_done(self, run_id: int) -> bool:
-        return not await RunItem.exists(run_id=run_id, status__in=_OPEN_ITEMS)
+        return not await self._leases.run_open(run_id)
 
-    # -- claiming ---------------------------------------------------------------------
-
-    async def _claim(self, run_id: int | None, free: int) -> list[_Claimed]:
-        now = utcnow()
-        query = RunItem.filter(
-            Q(not_before__isnull=True) | Q(not_before__lte=now),
-            status=ItemStatus.PENDING,
-            run__status__in=_CLAIMABLE_RUNS,
-        )
-        if run_id is not None:
-            query = query.filter(run_id=run_id)
-        candidates = (
-            await query.order_by("run_id", "position", "id")
-            .limit(free * 4 + 16)
-            .values("id", "run_id", "account_id", "position")
-        )
-        if not candidates:
-            return []
-        first_open = await self._first_open_positions({c["run_id"] for c in candidates})
-        busy = {c.account_id for c in self._claimed.values()}
-        claimed: list[_Claimed] = []
-        for cand in candidates:
-            account_id = cand["account_id"]
-            if len(claimed) >= free or account_id in busy:
-                continue
-            if first_open.get((cand["run_id"], account_id)) != cand["position"]:
-                continue  # an account's videos go in order: an earlier one is still open
-            if await self._lease(cand["id"], account_id, cand["run_id"], now):
-                busy.add(account_id)
-                claimed.append(_Claimed(cand["id"], account_id, cand["run_id"]))
+    async def _claim(self, run_id: int | None, free: int) -> list[Claimed]:
+        busy = {claimed.account_id for claimed in self._claimed.values()}
+        claimed = await self._leases.claim(run_id, free, busy)
+        if claimed:
+            self.health.ok()
         return claimed
 
-    async def _first_open_positions(self, run_ids: set[int]) -> dict[tuple[int, int], int]:
-        rows = await RunItem.filter(run_id__in=run_ids, status__in=_OPEN_ITEMS).values(
-            "run_id", "account_id", "position"
-        )
-        first: dict[tuple[int, int], int] = {}
-        for row in rows:
-            key = (row["run_id"], row["account_id"])
-            first[key] = min(first.get(key, row["position"]), row["position"])
-        return first
-
-    async def _lease(self, item_id: int, account_id: int, run_id: int, now: datetime) -> bool:
-        until = now + timedelta(seconds=self._config.lease_s)
-        got = await Account.filter(
-            Q(lease_until__isnull=True) | Q(lease_until__lt=now), id=account_id
-        ).update(lease_owner=self.owner, lease_until=until)
-        if not got:
-            return False
-        got = await RunItem.filter(id=item_id, status=ItemStatus.PENDING).update(
-            status=ItemStatus.RUNNING,
-            lease_owner=self.owner,
-            lease_until=until,
-            attempts=F("attempts") + 1,
-            started_at=now,
-        )
-        if not got:
-            await self._release_account(account_id)
-            return False
-        await Run.filter(id=run_id, status=RunStatus.QUEUED).update(
-            status=RunStatus.RUNNING, started_at=now
-        )
-        self.health.ok()
-        return True
-
-    async def _release_account(self, account_id: int) -> None:
-        await Account.filter(id=account_id, lease_owner=self.owner).update(
-            lease_owner=None, lease_until=None
-        )
-
-    def _start(self, claimed: _Claimed) -> None:
+    def _start(self, claimed: Claimed) -> None:
         task = asyncio.create_task(self._run_item(claimed), name=f"item-{claimed.item_id}")
         self._tasks[claimed.item_id] = task
         self._claimed[claimed.item_id] = claimed
@@ -333,77 +243,17 @@ class Runner:
 
     async def recover(self) -> int:
         """Put items of dead runners back to pending; returns how many were recovered."""
-        now = utcnow()
-        rows = await RunItem.filter(status=ItemStatus.RUNNING).values(
-            "id", "run_id", "lease_owner", "lease_until", "attempts"
+        recovered, failed_runs = await self._leases.recover_items(set(self._claimed))
+        for run_id in sorted(failed_runs):
+            await self._settle(run_id)
+        await self._leases.release_abandoned_accounts(
+            {claimed.account_id for claimed in self._claimed.values()}
         )
-        recovered = 0
-        for row in rows:
-            if self._abandoned(row["id"], row["lease_owner"] or "", row["lease_until"], now):
-                recovered += await self._put_back(row, now)
-        await self._release_abandoned_accounts(now)
         if recovered:
             log.info("recovered %d item(s) left running by a stopped runner", recovered)
-        await self._settle_forgotten()
-        return recovered
-
-    def _abandoned(self, item_id: int, owner: str, until: datetime | None, now: datetime) -> bool:
-        """A running row nobody drives: its runner died, its lease ran out, or it is ours
-        but its task ended without recording an outcome (a storage error)."""
-        if owner == self.owner:
-            return item_id not in self._claimed
-        return until is None or until < now or owner_is_dead(owner, self.owner)
-
-    async def _put_back(self, row: dict[str, Any], now: datetime) -> int:
-        if row["attempts"] >= self._config.max_attempts:
-            changes: dict[str, Any] = {
-                "status": ItemStatus.FAILED,
-                "error_class": "Interrupted",
-                "error_message": "the runner stopped during the last allowed attempt",
-                "finished_at": now,
-            }
-        else:
-            changes = {"status": ItemStatus.PENDING, "not_before": None}
-        got = await RunItem.filter(
-            id=row["id"], status=ItemStatus.RUNNING, lease_owner=row["lease_owner"]
-        ).update(lease_owner=None, lease_until=None, **changes)
-        if got and changes["status"] == ItemStatus.FAILED:
-            await self._settle(row["run_id"])
-        return int(got)
-
-    async def _release_abandoned_accounts(self, now: datetime) -> None:
-        driving = {claimed.account_id for claimed in self._claimed.values()}
-        for account in await Account.filter(lease_owner__isnull=False).values(
-            "id", "lease_owner", "lease_until"
-        ):
-            owner = account["lease_owner"]
-            if owner == self.owner:
-                stale = account["id"] not in driving
-            else:
-                stale = account["lease_until"] < now or owner_is_dead(owner, self.owner)
-            if stale:
-                await Account.filter(id=account["id"], lease_owner=owner).update(
-                    lease_owner=None, lease_until=None
-                )
-
-    async def _settle_forgotten(self) -> None:
-        """Settle runs whose last outcome was stored but whose own settling failed."""
-        open_runs = {
-            row["id"]
-            for row in await Run.filter(
-                finished_at__isnull=True, status__in=_CLAIMABLE_RUNS
-            ).values("id")
-        }
-        if not open_runs:
-            return
-        busy = {
-            row["run_id"]
-            for row in await RunItem.filter(run_id__in=open_runs, status__in=_OPEN_ITEMS).values(
-                "run_id"
-            )
-        }
-        for run_id in sorted(open_runs - busy):  # two queries, however many runs are open
+        for run_id in await self._leases.unsettled_runs():
             await self._settle(run_id)
+        return recovered
 
     async def _renew_leases(self) -> None:
         interval = self._config.lease_s / 3
@@ -411,25 +261,15 @@ class Runner:
             await asyncio.sleep(interval)
             if not self._claimed:
                 continue
-            until = utcnow() + timedelta(seconds=self._config.lease_s)
             try:
-                await RunItem.filter(id__in=list(self._claimed), lease_owner=self.owner).update(
-                    lease_until=until
-                )
-                await Account.filter(lease_owner=self.owner).update(lease_until=until)
+                await self._leases.renew(list(self._claimed))
             except STORAGE_ERRORS as exc:
                 self.health.failed("renewing leases", exc)
             else:
                 self.health.ok()
 
     async def _stop_cancelled_items(self) -> None:
-        if not self._claimed:
-            return
-        rows = await RunItem.filter(
-            id__in=list(self._claimed), run__status=RunStatus.CANCELLED
-        ).values("id")
-        for row in rows:
-            item_id = row["id"]
+        for item_id in await self._leases.cancelled_among(list(self._claimed)):
             task = self._tasks.get(item_id)
             if task is not None and item_id not in self._cancelling:
                 self._cancelling.add(item_id)
@@ -437,7 +277,7 @@ class Runner:
 
     # -- one item ---------------------------------------------------------------------
 
-    async def _run_item(self, claimed: _Claimed) -> None:
+    async def _run_item(self, claimed: Claimed) -> None:
         try:
             await self._attempt(claimed)
         except asyncio.CancelledError:
@@ -448,283 +288,77 @@ class Runner:
         finally:
             self._cancelling.discard(claimed.item_id)
 
-    async def _interrupted(self, claimed: _Claimed) -> None:
+    async def _interrupted(self, claimed: Claimed) -> None:
+        cancelled = claimed.item_id in self._cancelling
+        changes = interrupted_changes(cancelled, utcnow())
         try:
-            await self._write_interrupted(claimed)
+            await store(claimed.item_id, claimed.account_id, self.owner, changes)
         except STORAGE_ERRORS as exc:  # its lease runs out and recovery puts it back
             self.health.failed(f"putting item {claimed.item_id} back", exc)
-
-    async def _write_interrupted(self, claimed: _Claimed) -> None:
-        now = utcnow()
-        cancelled = claimed.item_id in self._cancelling
-        async with in_transaction():
-            if cancelled:
-                await RunItem.filter(id=claimed.item_id, lease_owner=self.owner).update(
-                    status=ItemStatus.CANCELLED,
-                    lease_owner=None,
-                    lease_until=None,
-                    finished_at=now,
-                )
-            else:  # shutdown: this attempt does not count
-                await RunItem.filter(id=claimed.item_id, lease_owner=self.owner).update(
-                    status=ItemStatus.PENDING,
-                    lease_owner=None,
-                    lease_until=None,
-                    attempts=F("attempts") - 1,
-                )
-            await self._release_account(claimed.account_id)
+            return
         if cancelled:
             await self._settle(claimed.run_id)
 
-    async def _attempt(self, claimed: _Claimed) -> None:
+    async def _attempt(self, claimed: Claimed) -> None:
         item = await RunItem.get(id=claimed.item_id).prefetch_related(
             "run", "account", "account__proxy", "video"
         )
-        account = item.account
-        label = account.label
-        video_name = item.video.original_name if item.video else None
-        await self._emit(
-            item, ItemEvent(item.run_id, item.id, label, "running", item.attempts, video_name)
-        )
-        outcome: WarmupReport | PostRef | _Failure
-        state: dict[str, Any] | None = None
-        try:
-            outcome, state = await self._drive_in_browser(item)
-        except SiteError as exc:
-            outcome = _Failure(exc)
-        if isinstance(outcome, _Failure):
-            await self._record_failure(item, outcome)
+        await self._emit(item, self._event(item, "running"))
+        outcome = await self._attempts.drive(item)
+        now = utcnow()
+        if isinstance(outcome, Success):
+            changes = success_changes(outcome, now)
         else:
-            await self._record_success(item, outcome, state)
-
-    async def _drive_in_browser(
-        self, item: RunItem
-    ) -> tuple[WarmupReport | PostRef | _Failure, dict[str, Any] | None]:
-        account = item.account
-        proxy = None
-        if account.proxy is not None:
-            proxy = ProxySettings(
-                account.proxy.server,
-                account.proxy.username,
-                self._decrypt(account.proxy.password_enc),
+            delay = backoff(
+                item.attempts,
+                self._config.backoff_base_s,
+                self._config.backoff_max_s,
+                self._rng.uniform(0.5, 1.5),
             )
-        saved = self._decrypt(account.session_state_enc)
-        state = json.loads(saved) if saved else None
-        adapter = self._adapter(account.site)
-        deadline = asyncio.timeout(self._config.item_timeout_s)
-        try:
-            async with deadline, self._pool.context(proxy=proxy, storage_state=state) as context:
-                tracing = self._config.trace == "on-failure"
-                if tracing:
-                    await context.tracing.start(screenshots=True, snapshots=True)
-                page = await context.new_page()
-                ctx = ItemContext(
-                    page=page,
-                    account_label=account.label,
-                    credentials=Credentials(account.username, self._decrypt(account.password_enc)),
-                    ask_human=lambda prompt: self._ask(item, page, prompt),
-                )
-                try:
-                    value = await self._drive(adapter, ctx, item)
-                    new_state: dict[str, Any] = dict(await context.storage_state())
-                except (Exception, asyncio.CancelledError) as exc:
-                    if isinstance(exc, asyncio.CancelledError) and not deadline.expired():
-                        raise
-                    failure = _Failure(_classify(exc))
-                    await self._keep_artifacts(item, context, page, failure, tracing)
-                    if isinstance(exc, asyncio.CancelledError):
-                        failure.error = ItemTimeout(
-                            f"item took longer than {self._config.item_timeout_s:.0f}s"
-                        )
-                    return failure, None
-                if tracing:
-                    await context.tracing.stop()
-                return value, new_state
-        except TimeoutError:
-            return _Failure(
-                ItemTimeout(f"item took longer than {self._config.item_timeout_s:.0f}s")
-            ), None
-        except PlaywrightError as exc:
-            return _Failure(_classify(exc)), None
+            changes = failure_changes(
+                outcome, item.attempts, self._config.max_attempts, now, delay
+            )
+        await self._record(item, outcome, changes)
 
-    async def _drive(
-        self, adapter: SiteAdapter, ctx: ItemContext, item: RunItem
-    ) -> WarmupReport | PostRef:
-        if not await adapter.is_logged_in(ctx):
-            await adapter.log_in(ctx)
-        params = item.run.params
-        if item.run.kind == RunKind.WARMUP:
-            duration = float(params.get("duration_s", self._config.warmup_duration_s))  # type: ignore[arg-type]
-            return await adapter.warmup(ctx, duration)
-        video = item.video
-        assert video is not None, "upload items always have a video"
-        caption = params.get("caption")
-        upload = VideoToUpload(
-            path=self._runs.video_path(video),
-            sha256=video.sha256,
-            caption=str(caption) if caption is not None else video.caption,
-            original_name=video.original_name,
-        )
-        # Before every attempt: a post that reached the site earlier is recorded, not redone.
-        existing = await adapter.find_post(ctx, upload)
-        if existing is not None:
-            return existing
-        return await adapter.upload(ctx, upload)
+    async def _record(self, item: RunItem, outcome: Success | Failure, changes: Changes) -> None:
+        """Store an outcome (retrying while the database fails), then report and settle."""
 
-    def _adapter(self, site: str) -> SiteAdapter:
-        if site not in self._adapters:
-            self._adapters[site] = build_adapter(site, self._sites)
-        return self._adapters[site]
+        async def write() -> bool:
+            return await store(item.id, item.account_id, self.owner, changes)
 
-    def _decrypt(self, token: str | None) -> str | None:
-        return self._secrets.decrypt(token) if token else None
-
-    async def _ask(self, item: RunItem, page: Page, prompt: str) -> str:
-        screenshot = b""
-        with contextlib.suppress(PlaywrightError):
-            screenshot = await page.screenshot()
-        question = Question(item.run_id, item.id, item.account.label, prompt, screenshot)
-        timeout = self._config.verification_timeout_s
-        try:
-            async with asyncio.timeout(timeout):
-                answer = await self._operator.ask(question)
-        except TimeoutError:
-            raise VerificationRequired(
-                f"nobody answered the verification prompt within {timeout:.0f}s"
-            ) from None
-        if not answer or not answer.strip():
-            raise VerificationRequired("the site asked for a verification code; none was given")
-        return answer.strip()
-
-    async def _keep_artifacts(
-        self,
-        item: RunItem,
-        context: BrowserContext,
-        page: Page,
-        failure: _Failure,
-        tracing: bool,
-    ) -> None:
-        folder = self._artifacts / f"run-{item.run_id}"
-        stem = f"item-{item.id}-attempt-{item.attempts}"
-        try:
-            await asyncio.to_thread(folder.mkdir, mode=0o700, parents=True, exist_ok=True)
-            shot = folder / f"{stem}.png"
-            async with asyncio.timeout(10):
-                await page.screenshot(path=shot, full_page=False)
-            failure.screenshot = str(shot)
-        except (PlaywrightError, TimeoutError, OSError):
-            log.info("no screenshot for item %d (the page was gone)", item.id)
-        if tracing:
-            trace = folder / f"{stem}.trace.zip"
-            try:
-                async with asyncio.timeout(20):
-                    await context.tracing.stop(path=trace)
-                failure.trace = str(trace)
-            except (PlaywrightError, TimeoutError, OSError):
-                log.info("no trace for item %d", item.id)
-
-    # -- recording outcomes -------------------------------------------------------------
-
-    async def _record_success(
-        self, item: RunItem, value: WarmupReport | PostRef, state: dict[str, Any] | None
-    ) -> None:
-        now = utcnow()
-        result = result_of(value)
-        account_changes: dict[str, Any] = {
-            "health": Health.OK,
-            "failure_streak": 0,
-            "lease_owner": None,
-            "lease_until": None,
-        }
-        if state is not None:
-            account_changes["session_state_enc"] = self._secrets.encrypt(json.dumps(state))
-        if isinstance(value, WarmupReport):
-            account_changes["last_warmup_at"] = now
-
-        async def write() -> int:
-            async with in_transaction():
-                got = await RunItem.filter(id=item.id, lease_owner=self.owner).update(
-                    status=ItemStatus.SUCCEEDED,
-                    result=result,
-                    error_class=None,
-                    error_message=None,
-                    not_before=None,
-                    lease_owner=None,
-                    lease_until=None,
-                    finished_at=now,
-                )
-                await Account.filter(id=item.account_id, lease_owner=self.owner).update(
-                    **account_changes
-                )
-            return got
-
-        got = await self.health.until_stored(f"recording item {item.id}", write)
-        if not got:
-            log.warning("item %d: lease lost before its success was recorded", item.id)
+        if not await self.health.until_stored(f"recording item {item.id}", write):
+            log.warning("item %d: lease lost before its outcome was recorded", item.id)
             return
-        await self._after(item, "succeeded", None, result)
-
-    async def _record_failure(self, item: RunItem, failure: _Failure) -> None:
-        now = utcnow()
-        error = failure.error
-        retry = isinstance(error, TransientSiteError) and item.attempts < self._config.max_attempts
-        changes: dict[str, Any] = {
-            "error_class": type(error).__name__,
-            "error_message": str(error)[:2000],
-            "screenshot_path": failure.screenshot,
-            "trace_path": failure.trace,
-            "lease_owner": None,
-            "lease_until": None,
-        }
-        if retry:
-            changes |= {"status": ItemStatus.PENDING, "not_before": now + self._backoff(item)}
+        if isinstance(outcome, Success):
+            event = self._event(item, changes.event, result=result_of(outcome.value))
         else:
-            changes |= {"status": ItemStatus.FAILED, "finished_at": now}
-        account_changes: dict[str, Any] = {"lease_owner": None, "lease_until": None}
-        if not retry:
-            account_changes["failure_streak"] = F("failure_streak") + 1
-            if error.health is not None:
-                account_changes["health"] = Health(error.health)
+            error = outcome.error
+            log.info(
+                "item %d (%s) attempt %d: %s: %s%s",
+                item.id,
+                item.account.label,
+                item.attempts,
+                type(error).__name__,
+                error,
+                " (will retry)" if changes.event == "retrying" else "",
+            )
+            event = self._event(item, changes.event, error=f"{type(error).__name__}: {error}")
+        await self._emit(item, event)
+        if changes.event != "retrying":
+            await self._settle(item.run_id)
 
-        async def write() -> int:
-            async with in_transaction():
-                got = await RunItem.filter(id=item.id, lease_owner=self.owner).update(**changes)
-                await Account.filter(id=item.account_id, lease_owner=self.owner).update(
-                    **account_changes
-                )
-            return got
-
-        got = await self.health.until_stored(f"recording item {item.id}", write)
-        if not got:
-            log.warning("item %d: lease lost before its failure was recorded", item.id)
-            return
-        log.info(
-            "item %d (%s) attempt %d: %s: %s%s",
-            item.id,
-            item.account.label,
-            item.attempts,
-            type(error).__name__,
-            error,
-            " (will retry)" if retry else "",
-        )
-        message = f"{type(error).__name__}: {error}"
-        await self._after(item, "retrying" if retry else "failed", message, None)
-
-    def _backoff(self, item: RunItem) -> timedelta:
-        base = self._config.backoff_base_s * 2 ** max(0, item.attempts - 1)
-        delay = min(self._config.backoff_max_s, base) * self._rng.uniform(0.5, 1.5)
-        return timedelta(seconds=delay)
-
-    async def _after(
-        self, item: RunItem, status: str, error: str | None, result: dict[str, Any] | None
-    ) -> None:
+    @staticmethod
+    def _event(
+        item: RunItem,
+        status: str,
+        *,
+        error: str | None = None,
+        result: dict[str, Any] | None = None,
+    ) -> ItemEvent:
         video = item.video.original_name if item.video else None
-        event = ItemEvent(
+        return ItemEvent(
             item.run_id, item.id, item.account.label, status, item.attempts, video, error, result
         )
-        await self._emit(item, event)
-        if status != "retrying":
-            await self._settle(item.run_id)
 
     async def _emit(self, item: RunItem, event: ItemEvent) -> None:
         try:
@@ -747,18 +381,3 @@ class Runner:
             await self._reporter.run_finished(summary)
         except Exception:
             log.exception("reporter failed on a run summary (the outcome is stored)")
-
-
-def _classify(exc: BaseException) -> SiteError:
-    """Map anything an adapter let through to our error tree."""
-    if isinstance(exc, SiteError):
-        return exc
-    if isinstance(exc, PlaywrightError):
-        text = exc.message.splitlines()[0] if exc.message else type(exc).__name__
-        if "closed" in text.lower() or "crash" in text.lower():
-            return BrowserCrashed(text)
-        return TransientSiteError(text)
-    if isinstance(exc, TimeoutError | asyncio.CancelledError):
-        return ItemTimeout("the item ran out of time")
-    log.error("adapter raised an unexpected error", exc_info=exc)
-    return SiteError(f"unexpected {type(exc).__name__} in the site adapter")

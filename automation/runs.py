@@ -16,7 +16,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from automation.accounts import close_labels
-from automation.errors import SelectorError, VideoError
+from automation.errors import RunError, SelectorError, VideoError
 from automation.summary import (
     RunProgress,
     RunSummary,
@@ -41,7 +41,6 @@ from storage.models import (
 MAX_VIDEO_BYTES = 2 * 1024**3
 _MP4_BRAND = b"ftyp"
 _WEBM_MAGIC = b"\x1a\x45\xdf\xa3"
-_OPEN_RUN = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.INTERRUPTED)
 
 
 @dataclass(frozen=True)
@@ -235,10 +234,10 @@ class RunService:
         return run
 
     async def get(self, run_id: int) -> Run:
-        """The run with this id, or a SelectorError-like message saying it does not exist."""
+        """The run with this id; RunError when there is none."""
         run = await Run.get_or_none(id=run_id)
         if run is None:
-            raise SelectorError(f"there is no run #{run_id}")
+            raise RunError(f"there is no run #{run_id}")
         return run
 
     async def summary(self, run_id: int) -> RunSummary:
@@ -270,7 +269,7 @@ class RunService:
 
     async def mark_interrupted(self, run_id: int) -> None:
         """Record that the foreground process running this run stopped before the end."""
-        await Run.filter(id=run_id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).update(
+        await Run.filter(id=run_id, status__in=RunStatus.claimable()).update(
             status=RunStatus.INTERRUPTED
         )
 
@@ -293,7 +292,7 @@ class RunService:
             .prefetch_related("account", "video")
         )
         if not failed:
-            raise SelectorError(f"run #{run_id} has no failed items to retry")
+            raise RunError(f"run #{run_id} has no failed items to retry")
         params = dict(old.params) | {"retry_of": run_id}
         return await self._create(
             RunKind(old.kind), requester, params, [(i.account, i.video) for i in failed]
@@ -327,11 +326,6 @@ class RunService:
                     dedupe_key=f"run:{run_id}:summary:{chat_id}",
                 )
         return summary
-
-    @staticmethod
-    def open_statuses() -> tuple[RunStatus, ...]:
-        """Run statuses whose items may still be claimed."""
-        return _OPEN_RUN
 
 
 def notify_chats(run: Run) -> list[int]:

@@ -12,7 +12,8 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from automation.schedules import When, format_fire
+from automation.schedules import format_fire
+from automation.when import When
 from storage.models import Notification, Run, Schedule
 
 log = logging.getLogger(__name__)

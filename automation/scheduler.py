@@ -8,6 +8,9 @@ store, re-synced by ``reload()`` whenever schedules change. A fire creates the r
 ``last_fired_at`` in one transaction, so a restart never repeats a fire; a fire whose
 previous run of the same schedule is still open is skipped and its chat is told. Fires that
 APScheduler itself drops (``EVENT_JOB_MAX_INSTANCES``, ``EVENT_JOB_MISSED``) are reported too.
+Every fire time, APScheduler's included, comes from automation/when.py: its trigger asks that
+evaluator, so the daylight-saving rule (a repeated time fires once, a skipped one once at the
+jump) holds for live fires, catch-up and the listed next fires alike.
 """
 
 from __future__ import annotations
@@ -25,17 +28,17 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from automation.crontab import CronError
 from automation.errors import FleetbotError
 from automation.runs import Requester, RunService
 from automation.schedule_notices import MAX_COUNTED, ScheduleNotices
-from automation.schedules import When
 from automation.videoqueue import VideoQueue
+from automation.when import When
 from storage.health import STORAGE_ERRORS
 from storage.models import Run, RunKind, RunStatus, Schedule, Trigger
 
 log = logging.getLogger(__name__)
 
-_OPEN = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.INTERRUPTED)
 _JOB = "schedule-"
 _SYNC_ERRORS: tuple[type[BaseException], ...] = (*STORAGE_ERRORS, FleetbotError, ValueError)
 SYNC_S = 30
@@ -71,6 +74,7 @@ class FleetScheduler:
         self._live: dict[str, tuple[str, str, datetime]] = {}
         self._reports: set[asyncio.Task[None]] = set()
         self._reloading = asyncio.Lock()  # a stale reload must not undo a newer one
+        self._unusable: set[tuple[int, str]] = set()
 
     async def __aenter__(self) -> Self:
         if self._scheduler is not None:
@@ -139,9 +143,12 @@ class FleetScheduler:
             signature = (schedule.expression, schedule.timezone, schedule.created_at)
             if self._live.get(job_id) == signature:
                 continue
+            when = self._usable(schedule)
+            if when is None:
+                continue
             scheduler.add_job(
                 self.fire,
-                trigger=When(schedule.expression, schedule.timezone).trigger(schedule.created_at),
+                trigger=when.trigger(schedule.created_at),
                 args=[schedule.id],
                 id=job_id,
                 name=f"{schedule.kind} #{schedule.id}",
@@ -151,6 +158,23 @@ class FleetScheduler:
                 replace_existing=True,
             )
             self._live[job_id] = signature
+
+    def _usable(self, schedule: Schedule) -> When | None:
+        """The schedule's When, or None (warned once) for a row stored under older rules.
+
+        A line accepted before cron lines were read as crontab reads them (``monday``,
+        ``5/15``) must not stop every other schedule from starting.
+        """
+        when = When(schedule.expression, schedule.timezone)
+        try:
+            if not when.is_interval:
+                when.line  # noqa: B018  # parsed here, so a fault surfaces now
+        except CronError as exc:
+            if (schedule.id, schedule.expression) not in self._unusable:
+                self._unusable.add((schedule.id, schedule.expression))
+                log.warning("schedule #%d is not scheduled: %s", schedule.id, exc)
+            return None
+        return when
 
     async def _sync(self) -> None:
         """Pick up schedules changed by another process (``fleetbot schedules ...``)."""
@@ -175,7 +199,9 @@ class FleetScheduler:
         now = now or datetime.now(UTC)
         too_old = now - timedelta(seconds=self._settings.misfire_grace_s)
         for schedule in await Schedule.filter(enabled=True).order_by("id"):
-            when, since = When(schedule.expression, schedule.timezone), counted_from(schedule)
+            when, since = self._usable(schedule), counted_from(schedule)
+            if when is None:
+                continue
             latest = when.latest_fire(since, now, anchor=schedule.created_at)
             if latest is None:
                 continue
@@ -216,13 +242,13 @@ class FleetScheduler:
             return None
 
     async def _fire(self, schedule: Schedule, due: datetime) -> int | None:
-        when = When(schedule.expression, schedule.timezone)
         last = schedule.last_fired_at
-        if last is not None and not when.is_interval and when.wall(last) == when.wall(due):
-            log.info("schedule #%d: %s already fired (clocks went back)", schedule.id, due)
+        if last is not None and due <= last:
+            log.info("schedule #%d: the fire due %s has run already", schedule.id, due)
             return None
-        still_open = await Run.filter(schedule_id=schedule.id, status__in=_OPEN).first()
+        still_open = await Run.filter(schedule_id=schedule.id, status__in=RunStatus.open()).first()
         if still_open is not None:
+            log.info("schedule #%d skipped %s: run #%d is open", schedule.id, due, still_open.id)
             await _mark_fired(schedule.id, due)
             await self._notices.skipped(schedule, due, still_open)
             return None
@@ -241,7 +267,7 @@ class FleetScheduler:
         if run is None:
             await self._notices.queue_empty(schedule)
             return None
-        log.info("schedule #%d fired: run #%d", schedule.id, run.id)
+        log.info("schedule #%d fired for %s: run #%d", schedule.id, due.isoformat(), run.id)
         self._on_run_created(run.id)
         return run.id
 

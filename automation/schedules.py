@@ -1,9 +1,9 @@
-"""Schedules: expressions, their triggers, and the rows that are their only truth.
+"""Schedules: expressions checked with a clear answer, and the rows that are their only truth.
 
 Expressions: ``daily HH:MM``, ``weekdays HH:MM``, ``every N seconds|minutes|hours`` or a
 5-field cron (``"*/15 9-18 * * mon-fri"``), each in a time zone (``scheduler.timezone``
-unless the schedule names one). APScheduler triggers are built from them on demand; the
-database keeps only the expression.
+unless the schedule names one). When they fire is automation/when.py's answer; the database
+keeps only the expression.
 """
 
 from __future__ import annotations
@@ -14,131 +14,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
-
-from automation.crontab import crontab_trigger
+from automation.crontab import CronError, foreign_digit, parse_crontab
 from automation.errors import FleetbotError
+from automation.when import CLOCK, EVERY, UNITS, When
 from storage.models import RunKind, Schedule
 
-_CLOCK = re.compile(r"^(daily|weekdays)\s+([01]?\d|2[0-3]):([0-5]\d)$", re.IGNORECASE)
-_EVERY = re.compile(
-    r"^every\s+(\d+)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)$", re.IGNORECASE
-)
-_UNIT = {"s": "seconds", "m": "minutes", "h": "hours"}
 MAX_INTERVAL = timedelta(days=366)
 MAX_PER_RUN = 20
 # The Schedule columns' sizes: longer values are refused here, not by the ORM.
 MAX_EXPRESSION = 128
 MAX_TIMEZONE = 64
 MAX_SELECTOR = 512
-_TICK = timedelta(microseconds=1)
 
 
 class ScheduleError(FleetbotError):
     """A schedule that cannot be used; the message says what is wrong."""
-
-
-@dataclass(frozen=True)
-class When:
-    """A parsed expression in its zone."""
-
-    expression: str
-    timezone: str
-
-    def trigger(self, anchor: datetime | None = None) -> BaseTrigger:
-        """The APScheduler trigger; intervals count from ``anchor`` (the schedule's start)."""
-        zone = self.zone
-        text = self.expression.strip()
-        if match := _CLOCK.match(text):
-            kind, hour, minute = match.group(1).lower(), int(match.group(2)), int(match.group(3))
-            days = "mon-fri" if kind == "weekdays" else None
-            return CronTrigger(day_of_week=days, hour=hour, minute=minute, timezone=zone)
-        if match := _EVERY.match(text):
-            amount, unit = int(match.group(1)), _UNIT[match.group(2)[0].lower()]
-            return IntervalTrigger(
-                **{unit: amount}, start_date=anchor or datetime.now(UTC), timezone=zone
-            )
-        return crontab_trigger(text, zone)
-
-    @property
-    def zone(self) -> ZoneInfo:
-        """The schedule's time zone."""
-        return ZoneInfo(self.timezone)
-
-    @property
-    def is_interval(self) -> bool:
-        """'every N ...': fires are counted in elapsed time, not on the clock."""
-        return bool(_EVERY.match(self.expression.strip()))
-
-    def wall(self, moment: datetime) -> datetime:
-        """The local wall-clock time of a fire (the repeated hour of a DST change folds)."""
-        return moment.astimezone(self.zone).replace(tzinfo=None, fold=0)
-
-    def fires_between(
-        self,
-        after: datetime,
-        until: datetime | None = None,
-        count: int | None = None,
-        anchor: datetime | None = None,
-    ) -> list[datetime]:
-        """Fire times after ``after`` (up to ``until`` or ``count`` of them).
-
-        A clock expression fires once per wall-clock time: when clocks go back, the
-        repeated hour does not fire twice, and a time skipped when clocks go forward fires
-        once, at the first valid instant (APScheduler's rule).
-        """
-        trigger = self.trigger(anchor=anchor or after)
-        fires: list[datetime] = []
-        previous: datetime | None = None
-        cursor = after.astimezone(UTC) + _TICK
-        # Compared in UTC: two times in one zone compare by wall clock, ignoring DST's fold.
-        until_utc = until.astimezone(UTC) if until is not None else None
-        for _ in range(10_000):
-            if count is not None and len(fires) >= count:
-                break
-            fire = trigger.get_next_fire_time(previous, cursor)
-            if fire is None or (until_utc is not None and fire.astimezone(UTC) > until_utc):
-                break
-            if self.is_interval or not fires or self.wall(fire) != self.wall(fires[-1]):
-                fires.append(fire)
-            previous, cursor = fire, fire.astimezone(UTC) + _TICK
-        return fires
-
-    def latest_fire(
-        self, after: datetime, now: datetime, anchor: datetime | None = None
-    ) -> datetime | None:
-        """The last fire time in (``after``, ``now``], in UTC, or None.
-
-        Found by bisection on "the first fire at or after t", so a long gap (an every-second
-        schedule paused for a month) costs a few dozen trigger calls, not one per fire. All
-        arithmetic is in UTC: adding to a zoned time would step on wall clocks across DST.
-        """
-        trigger = self.trigger(anchor=anchor or after)
-        now = now.astimezone(UTC)
-        first = _utc(trigger.get_next_fire_time(None, after.astimezone(UTC) + _TICK))
-        if first is None or first > now:
-            return None
-        latest = first
-        low, high = 0, (now - first) // _TICK  # offsets from first, in microseconds
-        while low < high:
-            middle = (low + high + 1) // 2
-            fire = _utc(trigger.get_next_fire_time(None, first + middle * _TICK))
-            if fire is not None and fire <= now:
-                low, latest = middle, max(latest, fire)
-            else:
-                high = middle - 1
-        return latest
-
-    def next_fires(self, count: int = 3, after: datetime | None = None) -> list[datetime]:
-        """The next ``count`` fire times from ``after`` (default now) on."""
-        start = after or datetime.now(UTC)
-        return self.fires_between(start - _TICK, count=count, anchor=start)
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.astimezone(UTC)
 
 
 def format_fire(moment: datetime) -> str:
@@ -167,13 +57,16 @@ def parse_when(expression: str, timezone: str) -> When:
         raise ScheduleError(
             f"unknown time zone {timezone[:64]!r} (use an IANA name such as Europe/Moscow)"
         )
-    if match := _EVERY.match(text):
-        amount, unit = int(match.group(1)), _UNIT[match.group(2)[0].lower()]
-        if amount < 1:
+    if match := EVERY.match(text):
+        if int(match.group(1)) < 1:
             raise ScheduleError("an interval must be at least 1 second")
-        if amount > MAX_INTERVAL // timedelta(**{unit: 1}):
+        unit = timedelta(**{UNITS[match.group(2)[0].lower()]: 1})
+        if int(match.group(1)) > MAX_INTERVAL // unit:
             raise ScheduleError(f"an interval can be at most {MAX_INTERVAL.days} days")
-    elif not _CLOCK.match(text):
+    elif not CLOCK.match(text):
+        plain = re.match(r"^(daily|weekdays|every)\b", text, re.IGNORECASE)
+        if plain and (odd := foreign_digit(text)):
+            raise ScheduleError(f"{text[:64]!r}: {odd!r} is not a digit (only 0-9 are)")
         if re.match(r"^(daily|weekdays)\b", text, re.IGNORECASE):
             raise ScheduleError(f"{text[:64]!r}: the time must be HH:MM, e.g. 'daily 09:30'")
         if text.lower().startswith("every"):
@@ -186,11 +79,9 @@ def parse_when(expression: str, timezone: str) -> When:
                 "'every N minutes' or a 5-field cron such as '0 9 * * mon-fri'"
             )
         try:
-            crontab_trigger(text, ZoneInfo(timezone))
-        except ValueError as exc:
+            parse_crontab(text)
+        except CronError as exc:
             raise ScheduleError(f"{text[:64]!r} is not a valid cron expression: {exc}") from None
-        if not When(text, timezone).next_fires(1):
-            raise ScheduleError(f"{text[:64]!r} never fires (no such date)")
     return When(text, timezone)
 
 
@@ -226,8 +117,16 @@ class ScheduleView:
 
 
 def view(schedule: Schedule, count: int = 3) -> ScheduleView:
-    """The view of a row, with its next fire times when enabled."""
+    """The view of a row, with its next fire times when enabled (none if it cannot fire)."""
     when = When(schedule.expression, schedule.timezone)
+    try:
+        fires = (
+            when.fires_between(datetime.now(UTC), count=count, anchor=schedule.created_at)
+            if schedule.enabled
+            else []
+        )
+    except CronError:  # stored under older rules; the scheduler warns about it
+        fires = []
     return ScheduleView(
         id=schedule.id,
         kind=str(schedule.kind),
@@ -238,11 +137,7 @@ def view(schedule: Schedule, count: int = 3) -> ScheduleView:
         params=dict(schedule.params),
         chat_id=schedule.chat_id,
         last_fired_at=schedule.last_fired_at,
-        next_fires=(
-            when.fires_between(datetime.now(UTC), count=count, anchor=schedule.created_at)
-            if schedule.enabled
-            else []
-        ),
+        next_fires=fires,
     )
 
 

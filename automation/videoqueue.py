@@ -14,7 +14,7 @@ from automation.errors import VideoError
 from automation.runs import RunService
 from storage.models import Account, ItemStatus, RunItem, RunKind, Video
 
-_TAKEN = (ItemStatus.SUCCEEDED, ItemStatus.PENDING, ItemStatus.RUNNING)
+_TAKEN = (ItemStatus.SUCCEEDED, *ItemStatus.open())  # posted, or on its way
 
 
 class VideoQueue:

@@ -87,7 +87,7 @@ async def bot_reply_times(site_url: str, users: list[str], data_dir: Path) -> li
             "FLEETBOT_LOG__LEVEL": "WARNING",
         }
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "serve", env=env, stdout=asyncio.subprocess.DEVNULL
+            sys.executable, "-m", "cli", "serve", env=env, stdout=asyncio.subprocess.DEVNULL
         )
         try:
             await api.wait_for(lambda c: c.method == "getUpdates", within=60)

@@ -1,6 +1,6 @@
 """fleetbot's side of the benchmark: one warmup run through the real Runner, measured.
 
-The runner and browser pool are built by ``bot.commands.engine.engine``, exactly as
+The runner and browser pool are built by ``cli.engine.engine``, exactly as
 ``fleetbot run`` builds them, over a fresh data dir and database for every setting.
 """
 
@@ -18,8 +18,8 @@ from automation.reporting import NoOperator, NullReporter
 from automation.runner import Runner
 from automation.runs import Requester, RunService
 from bench.measure import measured
-from bot.commands.engine import engine
 from bot.config import Settings
+from cli.engine import engine
 from storage.config import StorageConfig
 from storage.db import Database
 from storage.models import ItemStatus, Trigger

@@ -24,16 +24,16 @@ from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.types import BotCommand
 
 from automation.accounts import AccountService
-from automation.artifacts import ArtifactPruner
 from automation.browser import BrowserPool
+from automation.engine import make_runner
 from automation.errors import FleetbotError
+from automation.retention import ArtifactPruner
 from automation.runner import Runner
 from automation.runs import RunService
 from automation.scheduler import FleetScheduler, SchedulerSettings
 from automation.schedules import ScheduleService
 from automation.videoqueue import VideoQueue
 from bot.alerts import StorageAlerts
-from bot.commands import open_database
 from bot.config import ConfigError, Settings
 from bot.handlers import build_router
 from bot.i18n import DEFAULT_LANGUAGE
@@ -43,8 +43,9 @@ from bot.operator import QuestionBox, TelegramOperator
 from bot.outbox import ChatGate, Outbox
 from bot.progress import TelegramReporter
 from bot.status import StatusSource
+from storage.db import open_database
 from storage.health import StorageHealth
-from storage.locks import SchedulerLock
+from storage.locks import ServeLock
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +107,9 @@ async def build(settings: Settings) -> AsyncIterator[App]:
     data_dir = settings.storage.data_dir
     async with AsyncExitStack() as stack:
         stack.push_async_callback(bot.session.close)
-        db = await stack.enter_async_context(open_database(settings))
+        db = await stack.enter_async_context(open_database(settings.storage, settings.secret_key))
         # One serve per database: refuse before touching any run.
-        await stack.enter_async_context(SchedulerLock(settings.storage))
+        await stack.enter_async_context(ServeLock(settings.storage))
         await stack.enter_async_context(
             ArtifactPruner(data_dir, settings.storage.artifact_retention_days)
         )
@@ -132,13 +133,12 @@ async def build(settings: Settings) -> AsyncIterator[App]:
         health.subscribe(alerts)
         stack.push_async_callback(alerts.close)
         runner = await stack.enter_async_context(
-            Runner(
+            make_runner(
                 config=settings.automation,
                 sites=settings.sites,
-                pool=pool,
+                data_dir=data_dir,
                 secrets=db.secrets,
-                runs=runs,
-                artifacts_dir=data_dir / "artifacts",
+                pool=pool,
                 reporter=reporter,
                 operator=TelegramOperator(
                     questions, outbox, settings.bot.admins, data_dir / "questions", language

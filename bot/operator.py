@@ -13,8 +13,8 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from automation.artifacts import question_screenshot
 from automation.reporting import Question
+from automation.retention import question_screenshot
 from bot.i18n import texts
 from bot.outbox import Outbox, enqueue
 from storage.models import Run

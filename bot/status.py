@@ -74,7 +74,8 @@ def status_text(t: Texts, status: Status) -> str:
                 f"{'up' if browser.get('browser_alive') else 'idle'}, "
                 f"generation {browser.get('generation')}, "
                 f"{browser.get('active_contexts')} open contexts, "
-                f"{browser.get('contexts_opened')} opened"
+                f"{browser.get('contexts_opened')} opened, "
+                f"{browser.get('executable')}"
             ),
             outbox=status.outbox_unsent,
         )

@@ -20,12 +20,14 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from storage.errors import StorageError
+
 KEY_FILE = "secret.key"
 MIN_ENV_KEY_LEN = 32
 _CHECK_PLAINTEXT = "fleetbot-secret-check-v1"
 
 
-class SecretKeyError(Exception):
+class SecretKeyError(StorageError):
     """The secret key is missing, malformed or not the one the data was encrypted with."""
 
 
@@ -51,6 +53,19 @@ class SecretBox:
             raise SecretKeyError(
                 f"stored secret cannot be decrypted with the secret key from {self.source}: "
                 "the key is not the one this data was encrypted with"
+            ) from None
+
+    def encrypt_bytes(self, data: bytes) -> bytes:
+        """Encrypt a blob (a Playwright trace); the result is ASCII bytes."""
+        return self._fernet.encrypt(data)
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
+        """Decrypt what encrypt_bytes() produced; SecretKeyError if the key does not fit."""
+        try:
+            return self._fernet.decrypt(token)
+        except (InvalidToken, ValueError):
+            raise SecretKeyError(
+                f"file cannot be decrypted with the secret key from {self.source}"
             ) from None
 
     def make_check(self) -> str:

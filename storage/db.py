@@ -9,15 +9,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from types import TracebackType
 from typing import Any, Self
 
+from pydantic import SecretStr
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate
 
+from storage.closing import Closing
 from storage.config import StorageConfig
 from storage.crypto import SecretBox
 from storage.datadir import prepare
+from storage.errors import StorageError
 from storage.health import STORAGE_ERRORS
 from storage.keyring import unlock
 
@@ -26,10 +28,6 @@ log = logging.getLogger(__name__)
 APP = "models"
 MODELS_MODULE = "storage.models"
 MIGRATIONS_MODULE = "storage.migrations"
-
-
-class StorageError(Exception):
-    """The database cannot be opened or used; the message names what is wrong."""
 
 
 def connection_name(config: StorageConfig) -> str:
@@ -97,7 +95,7 @@ async def ensure_data_dir(config: StorageConfig) -> None:
         )
 
 
-class Database:
+class Database(Closing):
     """The ORM's lifetime in this process, plus the secret box for encrypted columns."""
 
     def __init__(self, config: StorageConfig, *, secret_key: str | None = None) -> None:
@@ -132,14 +130,6 @@ class Database:
             raise
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
     async def close(self) -> None:
         """Close every connection; safe to call twice."""
         if self._open:
@@ -163,3 +153,8 @@ __all__ = [
     "ensure_data_dir",
     "tortoise_config",
 ]
+
+
+def open_database(config: StorageConfig, secret_key: SecretStr | None = None) -> Database:
+    """The database of this config (migrated and unlocked on entry), for every entry point."""
+    return Database(config, secret_key=secret_key.get_secret_value() if secret_key else None)

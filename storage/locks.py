@@ -1,4 +1,8 @@
-"""One scheduler per database: a lock a second ``fleetbot serve`` cannot take.
+"""One ``fleetbot serve`` per database: a lock a second one cannot take.
+
+Only ``serve`` runs the scheduler and polls Telegram, and two of either would fire every
+schedule twice and fight over the bot's updates, so the lock is taken by ``serve`` alone;
+any number of runner processes share the database without it.
 
 SQLite: ``flock`` on ``scheduler.lock`` in the database file's directory (the data dir by
 default), which names its holder. PostgreSQL: a session-level advisory lock on a dedicated
@@ -19,7 +23,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from storage.config import StorageConfig
-from storage.db import StorageError
+from storage.errors import StorageError
 
 LOCK_FILE = "scheduler.lock"
 ADVISORY_KEY = 0x466C656574  # "Fleet"
@@ -36,12 +40,12 @@ def lock_path(config: StorageConfig) -> Path:
     return config.data_dir / LOCK_FILE
 
 
-class SchedulerLocked(StorageError):
-    """Another scheduler already runs against this database."""
+class ServeLocked(StorageError):
+    """Another ``fleetbot serve`` already runs against this database."""
 
 
-class SchedulerLock:
-    """Held for the life of a scheduler; ``async with`` raises SchedulerLocked if taken."""
+class ServeLock:
+    """Held for the life of ``serve``; ``async with`` raises ServeLocked if taken."""
 
     def __init__(self, config: StorageConfig) -> None:
         self._config = config
@@ -50,7 +54,7 @@ class SchedulerLock:
 
     async def __aenter__(self) -> Self:
         if self._fd is not None or self._pg is not None:
-            raise RuntimeError("scheduler lock already held")
+            raise RuntimeError("serve lock already held")
         url = self._config.db_url or ""
         scheme = url.split("://", 1)[0].lower()
         if "://" in url and scheme in _PG_SCHEMES:
@@ -81,7 +85,7 @@ class SchedulerLock:
         except BlockingIOError:
             holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown"
             os.close(fd)
-            raise SchedulerLocked(
+            raise ServeLocked(
                 f"another fleetbot scheduler uses this database ({holder}); stop it first"
             ) from None
         os.ftruncate(fd, 0)
@@ -105,7 +109,7 @@ class SchedulerLock:
                 ADVISORY_KEY & 0xFFFFFFFF,
             )
             await conn.close()
-            raise SchedulerLocked(
+            raise ServeLocked(
                 f"another fleetbot scheduler uses this database ({holder or 'unknown'}); "
                 "stop it first"
             )

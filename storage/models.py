@@ -52,6 +52,16 @@ class RunStatus(StrEnum):
         """True once the run will not change again (unless resumed)."""
         return self in _FINAL_RUN
 
+    @classmethod
+    def claimable(cls) -> tuple[RunStatus, ...]:
+        """Runs whose pending items a runner may claim."""
+        return (cls.QUEUED, cls.RUNNING)
+
+    @classmethod
+    def open(cls) -> tuple[RunStatus, ...]:
+        """Runs not finished: claimable, or interrupted and waiting for `runs resume`."""
+        return (cls.QUEUED, cls.RUNNING, cls.INTERRUPTED)
+
 
 _FINAL_RUN = frozenset(
     {RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED, RunStatus.CANCELLED}
@@ -71,7 +81,12 @@ class ItemStatus(StrEnum):
     @property
     def is_final(self) -> bool:
         """True once the item's outcome is recorded for good."""
-        return self not in (ItemStatus.PENDING, ItemStatus.RUNNING)
+        return self not in ItemStatus.open()
+
+    @classmethod
+    def open(cls) -> tuple[ItemStatus, ...]:
+        """Items whose outcome is not known yet."""
+        return (cls.PENDING, cls.RUNNING)
 
 
 class NotificationStatus(StrEnum):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-FLEETBOT = [sys.executable, "-m", "bot"]
+FLEETBOT = [sys.executable, "-m", "cli"]
 
 
 @dataclass

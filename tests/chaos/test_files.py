@@ -141,7 +141,7 @@ def run_measured(args: list[str], data_dir: Path, log: Path) -> tuple[int, str, 
     """Run the CLI; return its exit code, its output and its own peak RSS in kB."""
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", *args],
+            [sys.executable, "-m", "cli", *args],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=cli_env(data_dir),
@@ -188,7 +188,7 @@ def test_cli_refuses_big_and_fake_files_without_reading_them(tmp_path: Path) -> 
 def test_fresh_data_dir_and_key_file_are_private(tmp_path: Path) -> None:
     data_dir = tmp_path / "fresh" / "data"
     proc = subprocess.run(
-        [sys.executable, "-m", "bot", "accounts", "list"],
+        [sys.executable, "-m", "cli", "accounts", "list"],
         capture_output=True,
         text=True,
         env=cli_env(data_dir),

@@ -71,7 +71,7 @@ async def test_latency_errors_crashes_and_a_site_restart_together(
         )
     )
     imported = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "accounts", "import", str(csv), env=env
+        sys.executable, "-m", "cli", "accounts", "import", str(csv), env=env
     )
     assert await imported.wait() == 0
     log_file = tmp_path / "run.log"
@@ -79,7 +79,7 @@ async def test_latency_errors_crashes_and_a_site_restart_together(
         runner = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot",
+            "cli",
             "run",
             "warmup",
             "all",

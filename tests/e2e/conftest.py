@@ -41,7 +41,7 @@ class Fleet:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot",
+            "cli",
             *args,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -84,7 +84,7 @@ class Fleet:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "bot",
+                "cli",
                 "serve",
                 stdout=write_end,
                 stderr=write_end,

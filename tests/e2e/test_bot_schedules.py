@@ -27,6 +27,8 @@ async def test_schedule_from_chat_fires_and_reports(fleet: Fleet) -> None:
     assert runs and {r["trigger"] for r in runs} == {"schedule"}
     fleet.api.inject_message(ADMIN, '/schedule warmup "daily 25:00"')
     await fleet.api.wait_for_message(ADMIN, contains="the time must be HH:MM")
+    fleet.api.inject_message(ADMIN, '/schedule warmup "0 9 * * mon;fri"')
+    await fleet.api.wait_for_message(ADMIN, contains="day of week 'mon;fri' is not crontab")
     fleet.api.inject_message(ADMIN, "/schedule warmup")
     await fleet.api.wait_for_message(ADMIN, contains="Usage: /schedule KIND WHEN")
     code, out, err = await fleet.cli("schedules", "list", "--json")

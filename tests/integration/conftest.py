@@ -17,6 +17,7 @@ import pytest
 from automation.accounts import AccountRow, AccountService
 from automation.browser import BrowserPool
 from automation.config import AutomationConfig, DemoSiteConfig, SitesConfig
+from automation.engine import make_runner
 from automation.reporting import Operator, Reporter
 from automation.runner import Runner
 from automation.runs import RunService
@@ -64,14 +65,13 @@ class Engine:
         reporter: Reporter | None = None,
         operator: Operator | None = None,
     ) -> Runner:
-        """A runner built the way the composition root builds it."""
-        return Runner(
+        """A runner built by the factory the composition root uses."""
+        return make_runner(
             config=config,
             sites=self.settings.sites,
-            pool=pool,
+            data_dir=self.settings.storage.data_dir,
             secrets=self.db.secrets,
-            runs=self.runs,
-            artifacts_dir=self.settings.storage.data_dir / "artifacts",
+            pool=pool,
             reporter=reporter,
             operator=operator,
         )
@@ -161,7 +161,7 @@ async def site_process(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot",
+            "cli",
             "demo-site",
             "--port",
             "0",

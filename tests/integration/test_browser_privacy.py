@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, async_playwright
 
-from automation.browser import BASE_ARGS, WEBRTC_ARGS, BrowserPool
+from automation.browser import BASE_ARGS, WEBRTC_ARGS, BrowserPool, find_chromium
 from automation.config import AutomationConfig
 
 # Gathers ICE candidates against one STUN server; resolves when gathering ends.
@@ -58,11 +58,11 @@ async def stun_packets(page: Page) -> int:
         return counter.packets
 
 
-BROWSERS = [
-    path
-    for path in (shutil.which("chromium"), shutil.which("chromium-headless-shell"))
-    if path is not None
-]
+# Full Chromium, and what fleetbot launches headless (a headless shell where there is one):
+# they read different WebRTC flags.
+BROWSERS = sorted(
+    {path for path in (shutil.which("chromium"), find_chromium(AutomationConfig(), None)) if path}
+)
 
 
 @pytest.mark.parametrize("executable", BROWSERS, ids=[Path(b).name for b in BROWSERS])

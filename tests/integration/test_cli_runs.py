@@ -58,7 +58,7 @@ async def run_cli(*args: str, data_dir: Path, **env: str) -> tuple[int, str, str
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot",
+        "cli",
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -91,7 +91,7 @@ async def test_sigkill_mid_upload_then_resume_finishes_without_duplicates(
     runner = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot",
+        "cli",
         "run",
         "upload",
         "--video",

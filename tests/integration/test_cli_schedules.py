@@ -44,6 +44,9 @@ def test_bad_schedules_fail_with_one_line(tmp_path: Path) -> None:
         (["warmup", "daily 09:00", "--tz", "Nowhere/City"], "unknown time zone"),
         (["warmup", "every 5 minutes", "--per-run", "2"], "per_run is for uploads"),
         (["upload", "*/5 * * *"], "not a schedule"),
+        (["warmup", "0 9 * * mon-fri-sat"], "day of week 'mon-fri-sat' is not crontab"),
+        (["warmup", "5/15 * * * *"], "minute '5/15': a step needs a range or '*'"),
+        (["warmup", "every \uff11 hours"], "'\uff11' is not a digit (only 0-9 are)"),
     ):
         result = fleetbot("schedules", "add", *args, data_dir=data)
         assert result.code == 1, args

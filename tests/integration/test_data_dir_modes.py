@@ -5,17 +5,16 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.helpers import cli_env
+from tests.helpers import FLEETBOT, cli_env
 
 CSV = "label,site,username,password,proxy,tags\na1,demo,u1,pw-1,,\n"
 
 
 def run(data_dir: Path, *args: str, umask: int = 0o022) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
+        [*FLEETBOT, *args],
         capture_output=True,
         text=True,
         env=cli_env(data_dir),

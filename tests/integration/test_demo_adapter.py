@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -17,6 +16,8 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Route, async_playwright
 
+from automation.browser import find_chromium, launch_args
+from automation.config import AutomationConfig
 from automation.errors import (
     BrowserCrashed,
     LoginRequired,
@@ -32,20 +33,14 @@ from automation.sites.demo.server import DemoSite, DemoSiteOptions
 # One Chromium for the module keeps the file fast; every test gets its own site and contexts.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-CHROMIUM_ARGS = [
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--no-sandbox",
-]
-
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Browser]:
+    config = AutomationConfig()  # the browser and flags fleetbot itself would launch
     async with async_playwright() as pw:
         chromium = await pw.chromium.launch(
-            executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=CHROMIUM_ARGS
+            executable_path=find_chromium(config, pw.chromium.executable_path),
+            args=launch_args(config),
         )
         yield chromium
         await chromium.close()

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import zipfile
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from automation.artifacts import unseal
 from automation.errors import SelectorError
 from automation.reporting import ItemEvent, Question
 from automation.runs import Requester
 from automation.sites.demo.samples import write_sample_videos
 from automation.sites.demo.state import DemoSiteOptions
 from automation.summary import RunProgress, RunSummary
+from storage.crypto import SecretBox
 from storage.models import Account, Health, ItemStatus, RunItem, RunStatus, Trigger
 from tests.integration.conftest import Engine, browser_processes, posts_of
 
@@ -248,3 +252,51 @@ async def test_selectors(engine: Engine) -> None:
         await engine.runs.select("#us")
     await Account.filter(label="demo1").update(health=Health.DISABLED)
     assert [a.label for a in await engine.runs.select("all")] == ["demo2", "demo3"]
+
+
+async def test_a_session_the_browser_refuses_fails_its_item_only(engine: Engine) -> None:
+    """A malformed saved session is that account's permanent error, never a dead browser."""
+    await engine.add_demo_accounts(2)
+    broken = {"cookies": [], "origins": [{"origin": "http://x", "localStorage": "not a list"}]}
+    await Account.filter(label="demo1").update(
+        session_state_enc=engine.db.secrets.encrypt(json.dumps(broken))
+    )
+    run = await engine.runs.create_warmup("all", duration_s=0, requester=CLI)
+    pool = await engine.drive(run.id, max_attempts=3)
+
+    items = {i.account: i for i in (await engine.runs.summary(run.id)).items}
+    assert items["demo1"].status == "failed"
+    assert items["demo1"].attempts == 1  # permanent: not retried
+    assert items["demo1"].error is not None
+    assert items["demo1"].error.startswith("SessionRejected")
+    assert items["demo2"].status == "succeeded"
+    assert pool.stats["generation"] == 1  # the browser was never taken for dead
+    assert (await Account.get(label="demo1")).health == Health.NEEDS_LOGIN
+
+
+def typed_in_sealed_trace(sealed: Path, secrets: SecretBox, out: Path, secret: bytes) -> bool:
+    """Check the sealed file's form; decrypt it and tell whether ``secret`` is inside."""
+    assert sealed.name.endswith(".trace.zip.enc")
+    assert sealed.stat().st_mode & 0o777 == 0o600
+    assert not list(sealed.parent.glob("*.trace.zip"))  # no readable copy left behind
+    assert secret not in sealed.read_bytes()
+    unseal(sealed, secrets, out)
+    assert out.stat().st_mode & 0o777 == 0o600
+    with zipfile.ZipFile(out) as trace:
+        return secret in b"".join(trace.read(name) for name in trace.namelist())
+
+
+async def test_a_failure_trace_is_sealed_because_it_holds_the_typed_password(
+    engine: Engine, tmp_path: Path
+) -> None:
+    await engine.add_demo_accounts(1, demo1="wrong-password-4711")
+    run = await engine.runs.create_warmup("all", duration_s=0, requester=CLI)
+    await engine.drive(run.id, trace="on-failure")
+
+    item = await RunItem.get(run_id=run.id)
+    assert item.error_class == "LoginRequired"
+    assert item.trace_path is not None
+    # Decrypted on purpose it is a real trace, and it does hold what was typed.
+    assert typed_in_sealed_trace(
+        Path(item.trace_path), engine.db.secrets, tmp_path / "trace.zip", b"wrong-password-4711"
+    )

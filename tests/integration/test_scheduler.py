@@ -18,7 +18,7 @@ from automation.schedules import ScheduleService
 from automation.sites.demo.samples import write_sample_videos
 from automation.summary import RunProgress, RunSummary
 from automation.videoqueue import VideoQueue
-from storage.locks import SchedulerLock, SchedulerLocked
+from storage.locks import ServeLock, ServeLocked
 from storage.models import Notification, Run, RunStatus, Schedule, Trigger
 from tests.integration.conftest import Engine, posts_of
 
@@ -145,10 +145,10 @@ async def test_upload_queue_posts_each_video_once_per_account_in_order(
 
 
 async def test_one_scheduler_per_database(engine: Engine) -> None:
-    async with SchedulerLock(engine.settings.storage):
-        with pytest.raises(SchedulerLocked) as caught:
-            async with SchedulerLock(engine.settings.storage):
+    async with ServeLock(engine.settings.storage):
+        with pytest.raises(ServeLocked) as caught:
+            async with ServeLock(engine.settings.storage):
                 pass
         assert "pid" in str(caught.value)
-    async with SchedulerLock(engine.settings.storage):  # released on exit
+    async with ServeLock(engine.settings.storage):  # released on exit
         pass

@@ -24,6 +24,7 @@ from automation.scheduler import FleetScheduler, SchedulerSettings
 from automation.schedules import ScheduleService
 from automation.sites.demo.samples import write_sample_videos
 from automation.videoqueue import VideoQueue
+from automation.when import When
 from bot.config import Settings
 from storage.db import Database
 from storage.models import (
@@ -89,15 +90,19 @@ async def finish(run_id: int) -> None:
 
 
 async def test_the_repeated_autumn_hour_fires_a_daily_schedule_once(runs: RunService) -> None:
-    # Berlin goes from CEST to CET at 03:00 on 2027-10-31: 02:30 happens twice, and
-    # APScheduler's CronTrigger fires at both (see test_schedules.py).
+    # Berlin goes from CEST to CET at 03:00 on 2027-10-31: 02:30 happens twice and fires
+    # once; a call at the second 02:30 (01:30 UTC) finds nothing due.
     schedule = await add("daily 02:30", created=utc(2027, 10, 29), tz="Europe/Berlin")
     scheduler = FleetScheduler(scheduler_settings(), runs)
     first = await scheduler.fire(schedule.id, now=utc(2027, 10, 31, 0, 30, 0, 4000))
     assert first is not None
     await finish(first)
     assert (await Schedule.get(id=schedule.id)).last_fired_at == utc(2027, 10, 31, 0, 30)
-    assert await scheduler.fire(schedule.id, now=utc(2027, 10, 31, 1, 30, 0, 3000)) is None
+    trigger = When(schedule.expression, schedule.timezone).trigger(schedule.created_at)
+    assert trigger.get_next_fire_time(utc(2027, 10, 31, 0, 30), utc(2027, 10, 31, 0, 30, 1)) == (
+        utc(2027, 11, 1, 1, 30)
+    )
+    await scheduler.catch_up(now=utc(2027, 10, 31, 1, 30, 0, 3000))  # a restart at the repeat
     assert await Run.filter(schedule_id=schedule.id).count() == 1
     assert not await Notification.exists()
     assert await scheduler.fire(schedule.id, now=utc(2027, 11, 1, 1, 30, 0, 2000)) is not None
@@ -107,7 +112,8 @@ async def test_the_repeated_autumn_hour_fires_a_daily_schedule_once(runs: RunSer
 async def test_a_time_skipped_in_spring_fires_once_at_the_first_valid_instant(
     runs: RunService,
 ) -> None:
-    # 02:30 does not exist in Berlin on 2027-03-28; the fire comes at 03:30 CEST instead.
+    # 02:30 does not exist in Berlin on 2027-03-28; the fire comes once, when the clocks
+    # jump from 02:00 CET to 03:00 CEST (01:00 UTC).
     schedule = await add("daily 02:30", created=utc(2027, 3, 26), tz="Europe/Berlin")
     await Schedule.filter(id=schedule.id).update(last_fired_at=utc(2027, 3, 27, 1, 30))
     async with FleetScheduler(scheduler_settings(), runs) as scheduler:
@@ -115,7 +121,58 @@ async def test_a_time_skipped_in_spring_fires_once_at_the_first_valid_instant(
         await scheduler.catch_up(now=utc(2027, 3, 28, 1, 55))
     [run] = await Run.filter(schedule_id=schedule.id)
     assert run.trigger == Trigger.SCHEDULE
-    assert (await Schedule.get(id=schedule.id)).last_fired_at == utc(2027, 3, 28, 1, 30)
+    assert (await Schedule.get(id=schedule.id)).last_fired_at == utc(2027, 3, 28, 1, 0)
+
+
+async def test_live_fires_come_once_at_each_instant_the_evaluator_names(
+    runs: RunService, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What serve runs: APScheduler asks our trigger, and fires each instant at most once."""
+    schedule = await add("every 1 second", created=datetime.now(UTC), chat_id=CHAT)
+    made: list[int] = []
+    arrived = asyncio.Event()
+
+    def on_created(run_id: int) -> None:
+        made.append(run_id)
+        arrived.set()
+
+    caplog.set_level(logging.INFO, logger="automation.scheduler")
+    async with FleetScheduler(scheduler_settings(), runs, on_run_created=on_created):
+        async with asyncio.timeout(30):
+            finished = 0
+            while len(made) < 4:
+                await arrived.wait()
+                arrived.clear()
+                for run_id in made[finished:]:  # a finished run lets the next fire through
+                    await finish(run_id)
+                finished = len(made)
+    fired = [r.args[1] for r in caplog.records if r.msg.startswith("schedule #%d fired for")]
+    assert len(fired) == len(made) == await Run.filter(schedule_id=schedule.id).count()
+    when = When(schedule.expression, schedule.timezone)
+    grid = when.fires_between(
+        schedule.created_at, until=datetime.fromisoformat(fired[-1]), anchor=schedule.created_at
+    )
+    on_grid = {fire.astimezone(UTC).isoformat() for fire in grid}
+    assert fired == sorted(set(fired)), fired  # no instant twice, in order
+    assert set(fired) <= on_grid, (fired, sorted(on_grid))
+
+
+async def test_a_row_stored_under_older_rules_does_not_stop_the_others(
+    runs: RunService, caplog: pytest.LogCaptureFixture
+) -> None:
+    """'monday' and '5/15' were accepted before cron lines were read as crontab does."""
+    old = await Schedule.create(kind=RunKind.WARMUP, expression="0 9 * * monday", timezone="UTC")
+    good = await add("daily 09:00", created=datetime.now(UTC))
+    async with FleetScheduler(scheduler_settings(), runs) as scheduler:
+        assert [name for name, _ in await scheduler.next_fires()] == [f"warmup #{good.id}"]
+        await scheduler.reload()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        f"schedule #{old.id} is not scheduled: day of week 'monday': 'monday' is not a number "
+        "or a day name (sun, mon, tue, ...)"
+    ]
+    listed = {view.id: view.next_fires for view in await ScheduleService("UTC").list()}
+    assert listed[old.id] == [] and len(listed[good.id]) == 3
 
 
 async def test_fires_due_while_paused_are_not_missed_ones(runs: RunService) -> None:

@@ -15,16 +15,16 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from storage.config import StorageConfig
-from storage.locks import SchedulerLock, SchedulerLocked, lock_path
+from storage.locks import ServeLock, ServeLocked, lock_path
 from tests.conftest import REPO
 
 HOLDER = """
 import asyncio, sys
 from storage.config import StorageConfig
-from storage.locks import SchedulerLock
+from storage.locks import ServeLock
 
 async def main() -> None:
-    async with SchedulerLock(StorageConfig(data_dir=sys.argv[1])):
+    async with ServeLock(StorageConfig(data_dir=sys.argv[1])):
         print("locked", flush=True)
         await asyncio.to_thread(sys.stdin.readline)
 
@@ -47,8 +47,8 @@ async def test_a_lock_held_by_another_process_names_it_and_dies_with_it(tmp_path
         assert proc.stdout is not None
         async with asyncio.timeout(30):
             assert await proc.stdout.readline() == b"locked\n"
-        with pytest.raises(SchedulerLocked) as caught:
-            async with SchedulerLock(config):
+        with pytest.raises(ServeLocked) as caught:
+            async with ServeLock(config):
                 pass
         message = str(caught.value)
         assert f"pid {proc.pid} on {socket.gethostname()}" in message
@@ -56,7 +56,7 @@ async def test_a_lock_held_by_another_process_names_it_and_dies_with_it(tmp_path
     finally:
         os.kill(proc.pid, signal.SIGKILL)  # a crash, not a clean exit
         await proc.wait()
-    async with SchedulerLock(config):  # the kernel released it with the process
+    async with ServeLock(config):  # the kernel released it with the process
         assert f"pid {os.getpid()} on" in lock_path(config).read_text()
 
 
@@ -66,11 +66,11 @@ async def test_the_lock_sits_next_to_an_explicit_sqlite_file(tmp_path: Path) -> 
     second = StorageConfig(data_dir=tmp_path / "b", db_url=url)
     assert lock_path(first) == tmp_path / "shared" / "scheduler.lock"
     assert lock_path(StorageConfig(data_dir=tmp_path / "a")) == tmp_path / "a" / "scheduler.lock"
-    async with SchedulerLock(first) as lock:
+    async with ServeLock(first) as lock:
         with pytest.raises(RuntimeError, match="already held"):
             await lock.__aenter__()
-        with pytest.raises(SchedulerLocked):
-            async with SchedulerLock(second):
+        with pytest.raises(ServeLocked):
+            async with ServeLock(second):
                 pass
 
 
@@ -104,11 +104,11 @@ async def test_postgres_takes_an_advisory_lock_that_names_its_holder(
     second = StorageConfig(
         data_dir=tmp_path / "b", db_url="asyncpg" + pg_url[pg_url.index("://") :]
     )
-    async with SchedulerLock(first):
-        with pytest.raises(SchedulerLocked) as caught:
-            async with SchedulerLock(second):
+    async with ServeLock(first):
+        with pytest.raises(ServeLocked) as caught:
+            async with ServeLock(second):
                 pass
         assert f"fleetbot pid {os.getpid()} on {socket.gethostname()}" in str(caught.value)
-    async with SchedulerLock(second):  # released with its connection
+    async with ServeLock(second):  # released with its connection
         pass
     assert not (tmp_path / "a" / "scheduler.lock").exists()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("bot", "automation", "storage")
+PACKAGES = ("cli", "bot", "automation", "storage")
 
 # Calls that block the event loop (or belong to the sync world) and have async equivalents.
 BLOCKING_CALLS = {

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from automation.crontab import crontab_weekdays
+from automation.crontab import parse_crontab
 from automation.schedules import ScheduleError, parse_when
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -51,9 +51,9 @@ def test_intervals_step_evenly() -> None:
         ("daily 09:00", "../../etc/passwd", "unknown time zone"),
         ("every 99999999999 hours", "UTC", "at most 366 days"),
         ("0 0 31 2 *", "UTC", "never fires"),
-        ("0 9 * * 8", "UTC", "not between 0 and 7"),
-        ("0 9 * * 5-1", "UTC", "not a valid range"),
-        ("0 9 * * */0", "UTC", "not a valid range"),
+        ("0 9 * * 8", "UTC", "day of week '8': 8 is not between 0 and 7"),
+        ("0 9 * * 5-1", "UTC", "day of week '5-1' is not a valid range"),
+        ("0 9 * * */0", "UTC", "day of week '*/0' is not a valid range"),
     ],
 )
 def test_bad_expressions_say_what_is_wrong(expression: str, zone: str, complaint: str) -> None:
@@ -113,37 +113,39 @@ def test_latest_fire_after_a_long_gap_is_cheap_and_exact() -> None:
     assert when.latest_fire(now, now + timedelta(microseconds=10), anchor=anchor) is None
 
 
-def test_the_trigger_itself_fires_twice_in_the_repeated_autumn_hour() -> None:
-    """Why FleetScheduler compares wall-clock times: APScheduler's CronTrigger repeats 02:30."""
+def test_the_trigger_apscheduler_runs_fires_the_repeated_autumn_hour_once() -> None:
+    """APScheduler's own CronTrigger repeats 02:30; ours asks the evaluator, which does not."""
     when = parse_when("daily 02:30", "Europe/Berlin")
     trigger = when.trigger()
     first = trigger.get_next_fire_time(None, datetime(2027, 10, 31, tzinfo=UTC))
     second = trigger.get_next_fire_time(first, first)
-    assert (first.astimezone(UTC).hour, second.astimezone(UTC).hour) == (0, 1)
-    assert when.wall(first) == when.wall(second)
-    # The bisection lands on the repeat, which the scheduler then recognises by its wall time.
-    later = second.astimezone(UTC) + timedelta(seconds=1)
-    # (Compared in UTC: a time in the repeated hour never equals one in another zone.)
-    assert when.latest_fire(first, later) == second.astimezone(UTC)
+    assert first.astimezone(UTC) == datetime(2027, 10, 31, 0, 30, tzinfo=UTC)
+    assert second.astimezone(UTC) == datetime(2027, 11, 1, 1, 30, tzinfo=UTC)
+    later = datetime(2027, 10, 31, 1, 31, tzinfo=UTC)
+    assert when.latest_fire(first - timedelta(seconds=1), later) == first.astimezone(UTC)
 
 
 @pytest.mark.parametrize(
     ("field", "days"),
     [
-        ("*", "*"),
-        ("mon-fri", "mon-fri"),
-        ("1-5", "mon,tue,wed,thu,fri"),
-        ("0", "sun"),
-        ("7", "sun"),
-        ("0-6", "sun,mon,tue,wed,thu,fri,sat"),
-        ("*/2", "sun,tue,thu,sat"),
-        ("1-5/2", "mon,wed,fri"),
-        ("6,0", "sat,sun"),
-        ("mon,3", "mon,wed"),
+        ("*", {0, 1, 2, 3, 4, 5, 6}),
+        ("mon-fri", {1, 2, 3, 4, 5}),
+        ("1-5", {1, 2, 3, 4, 5}),
+        ("0", {0}),
+        ("7", {0}),
+        ("0-6", {0, 1, 2, 3, 4, 5, 6}),
+        ("*/2", {0, 2, 4, 6}),
+        ("1-5/2", {1, 3, 5}),
+        ("6,0", {6, 0}),
+        ("mon,3", {1, 3}),
+        ("SUN-thu", {0, 1, 2, 3, 4}),
+        ("5-0", {5, 6, 0}),
+        ("2-sun", {2, 3, 4, 5, 6, 0}),
+        ("fri-sun/2", {5, 0}),
     ],
 )
-def test_crontab_weekday_numbers_mean_what_crontab_means(field: str, days: str) -> None:
-    assert crontab_weekdays(field) == days
+def test_crontab_weekday_numbers_mean_what_crontab_means(field: str, days: set[int]) -> None:
+    assert parse_crontab(f"0 9 * * {field}").weekdays == days
 
 
 def test_weekday_numbers_fire_on_crontab_days() -> None:

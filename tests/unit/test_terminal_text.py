@@ -9,8 +9,8 @@ import pytest
 
 from automation.reporting import ItemEvent
 from automation.summary import RunProgress
-from bot.commands.output import print_table, say, warn
-from bot.terminal import TerminalReporter
+from cli.output import print_table, say, warn
+from cli.terminal import TerminalReporter
 
 # Clear the screen, retitle the window, plant a hyperlink, reverse what follows.
 HOSTILE = "\x1b[2J\x1b]0;pwned\x07\x1b]8;;https://evil.example\x1b\\click\u202emoc.live\x9b31m"

@@ -1,6 +1,7 @@
 """The demo site's adapter: log in (with an optional code), browse the feed, upload a video.
 
-Playwright failures are mapped to ``automation.errors`` in one place, ``_site_errors``.
+Playwright failures are mapped to ``automation.errors`` by the one shared map,
+``automation.sites.playwright_errors``, around each step.
 Messages name the step and the page path, never what was typed or a cookie.
 """
 
@@ -10,8 +11,6 @@ import asyncio
 import random
 import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import ClassVar, cast
@@ -22,13 +21,13 @@ from playwright.async_api import Page, Response
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from automation.errors import (
-    BrowserCrashed,
     LoginRequired,
     TransientSiteError,
     UploadRejected,
     VerificationRequired,
 )
 from automation.sites.base import ItemContext, PostRef, VideoToUpload, WarmupReport
+from automation.sites.playwright_errors import NET_ERROR, playwright_errors
 
 
 @dataclass(frozen=True)
@@ -51,6 +50,7 @@ class Selectors:
 
 
 SEL = Selectors()
+SITE = "demo"
 LOGGED_OUT_PATHS = ("/login", "/verify")
 PROCESSING_TIMEOUT_MS = 45_000
 UPLOAD_TIMEOUT_MS = 120_000  # sending a large file through a slow proxy outlasts a page load
@@ -58,8 +58,6 @@ OPEN_TRIES = 3
 OPEN_RETRY_S = 0.3
 _POST_URL = re.compile(r"/post/\d+(?:[?#].*)?$")
 _POST_PATH = re.compile(r"/post/\d+")
-_NET_ERROR = re.compile(r"net::ERR_[A-Z_]+")
-_CLOSED = ("target closed", "has been closed", "browser closed", "browser has disconnected")
 
 # Reads title, caption and link of each profile article in one round trip.
 _PROFILE_JS = """els => els.map(e => ({
@@ -72,30 +70,6 @@ _VISIBLE_JS = """els => els.flatMap((e, i) => {
   const r = e.getBoundingClientRect();
   return r.bottom > 0 && r.top < window.innerHeight ? [i] : [];
 })"""
-
-
-@contextmanager
-def _site_errors(action: str) -> Iterator[None]:
-    """Turn Playwright failures into the errors the runner understands."""
-    try:
-        yield
-    except PlaywrightTimeoutError as exc:
-        raise TransientSiteError(f"demo: timed out while {action} ({_first_line(exc)})") from None
-    except PlaywrightError as exc:
-        text = str(exc)
-        if any(marker in text.lower() for marker in _CLOSED):
-            raise BrowserCrashed(f"demo: the browser went away while {action}") from None
-        if net := _NET_ERROR.search(text):
-            raise TransientSiteError(f"demo: network error {net.group()} while {action}") from None
-        raise TransientSiteError(
-            f"demo: browser error while {action}: {_first_line(exc)}"
-        ) from None
-
-
-def _first_line(exc: PlaywrightError) -> str:
-    # Playwright's first line names the call ("Page.goto: Timeout 15000ms exceeded."), never
-    # the values typed; the call log below it is left out.
-    return exc.message.splitlines()[0][:200] if exc.message else type(exc).__name__
 
 
 def _path(url: str) -> str:
@@ -119,7 +93,7 @@ class DemoAdapter:
         base_url: str,
         *,
         rng: random.Random | None = None,
-        navigation_timeout_ms: int = 15000,
+        navigation_timeout_ms: int = 30_000,
     ) -> None:
         self._base = base_url.rstrip("/")
         self._rng = rng or random.Random()
@@ -129,7 +103,7 @@ class DemoAdapter:
 
     async def is_logged_in(self, ctx: ItemContext) -> bool:
         """Open the feed and tell whether it greets ctx's user."""
-        with _site_errors("checking the session"):
+        with playwright_errors(SITE, "checking the session"):
             await self._open(ctx.page, "/feed")
             return await self._whoami(ctx.page) == ctx.credentials.username
 
@@ -139,7 +113,7 @@ class DemoAdapter:
         if not password:
             raise LoginRequired(f"demo: no password is stored for {user}")
         page = ctx.page
-        with _site_errors("logging in"):
+        with playwright_errors(SITE, "logging in"):
             await self._open(page, "/login")
             await page.locator(SEL.username).fill(user)
             await page.locator(SEL.password).fill(password)
@@ -162,7 +136,7 @@ class DemoAdapter:
         deadline = started + max(0.0, duration_s)
         page = ctx.page
         scrolls = viewed = 0
-        with _site_errors("warming up"):
+        with playwright_errors(SITE, "warming up"):
             user = await self._open_as_user(ctx, "/feed")
             await page.mouse.move(self._rng.randint(200, 600), self._rng.randint(150, 400))
             while (remaining := deadline - time.monotonic()) > 0:
@@ -178,7 +152,7 @@ class DemoAdapter:
 
     async def find_post(self, ctx: ItemContext, video: VideoToUpload) -> PostRef | None:
         """Look on the account's profile for a post carrying video.marker."""
-        with _site_errors("looking for the post on the profile"):
+        with playwright_errors(SITE, "looking for the post on the profile"):
             for post in await self._profile_posts(ctx):
                 if video.marker in post["title"] or video.marker in post["caption"]:
                     return PostRef(self._post_url(post["href"]), already_posted=True)
@@ -187,7 +161,7 @@ class DemoAdapter:
     async def upload(self, ctx: ItemContext, video: VideoToUpload) -> PostRef:
         """Upload the file, wait for processing, and confirm the post is on the profile."""
         page = ctx.page
-        with _site_errors("uploading"):
+        with playwright_errors(SITE, "uploading"):
             await self._open_as_user(ctx, "/upload")
             await page.locator(SEL.video).set_input_files(video.path)
             stem = PurePath(video.original_name).stem or "video"
@@ -232,7 +206,7 @@ class DemoAdapter:
             except PlaywrightTimeoutError:
                 raise
             except PlaywrightError as exc:
-                if not tries_left or not _NET_ERROR.search(str(exc)):
+                if not tries_left or not NET_ERROR.search(str(exc)):
                     raise
             else:
                 if not tries_left or response is None or response.status < 500:

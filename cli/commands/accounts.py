@@ -21,9 +21,10 @@ from automation.accounts import (
 from automation.errors import FleetbotError
 from automation.session_files import MAX_SESSION_BYTES, SessionFileError, parse_session
 from automation.sites import SITE_NAMES
-from bot.commands import SubParsers, open_database
-from bot.commands.output import print_json, print_table, read_file, say, warn, when
 from bot.config import Settings
+from cli.commands import SubParsers
+from cli.output import print_json, print_table, read_file, say, warn, when
+from storage.db import open_database
 
 
 def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
@@ -89,7 +90,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
 
 async def list_command(settings: Settings, args: argparse.Namespace) -> int:
     """Print the accounts, never their secrets."""
-    async with open_database(settings) as db:
+    async with open_database(settings.storage, settings.secret_key) as db:
         views = await AccountService(db.secrets).list_accounts()
     if args.json:
         print_json({"accounts": [v.to_json() for v in views]})
@@ -134,7 +135,7 @@ async def add_command(settings: Settings, args: argparse.Namespace) -> int:
     if proxy is not None and proxy.username:
         proxy = replace(proxy, password=await _proxy_password(args, proxy.server))
     row = AccountRow(label, args.site, args.username, password, proxy, tags)
-    async with open_database(settings) as db:
+    async with open_database(settings.storage, settings.secret_key) as db:
         await AccountService(db.secrets).add(row)
     say(f"added account {label}")
     return 0
@@ -174,7 +175,7 @@ async def _proxy_password(args: argparse.Namespace, server: str) -> str | None:
 async def import_command(settings: Settings, args: argparse.Namespace) -> int:
     """Import a CSV: every row valid, or nothing imported and every problem listed."""
     data = await read_file(args.file, MAX_CSV_BYTES, "accounts file")
-    async with open_database(settings) as db:
+    async with open_database(settings.storage, settings.secret_key) as db:
         try:
             labels = await AccountService(db.secrets).import_csv(data)
         except CsvImportError as exc:
@@ -187,7 +188,7 @@ async def import_command(settings: Settings, args: argparse.Namespace) -> int:
 
 async def remove_command(settings: Settings, args: argparse.Namespace) -> int:
     """Delete one account."""
-    async with open_database(settings) as db:
+    async with open_database(settings.storage, settings.secret_key) as db:
         await AccountService(db.secrets, settings.storage.data_dir).remove(args.label)
     say(f"removed account {args.label}")
     return 0
@@ -200,7 +201,7 @@ async def set_session_command(settings: Settings, args: argparse.Namespace) -> i
         state = parse_session(data)
     except SessionFileError as exc:
         raise FleetbotError(f"{args.file}: {exc}") from None
-    async with open_database(settings) as db:
+    async with open_database(settings.storage, settings.secret_key) as db:
         count = await AccountService(db.secrets).set_session(args.label, state)
     say(f"stored a session with {count} cookie(s) for {args.label}")
     return 0

@@ -21,7 +21,7 @@ from rich.progress import (
 
 from automation.reporting import ItemEvent, Question
 from automation.summary import RunProgress, RunSummary
-from bot.printable import markup_safe, printable
+from cli.printable import markup_safe, printable
 from storage.models import ItemStatus
 
 

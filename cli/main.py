@@ -16,10 +16,10 @@ from typing import Any
 
 from automation.errors import FleetbotError
 from bot import __version__
-from bot.commands import accounts, db, demo, runs, schedules, secret_key, serve, videos
-from bot.commands.output import warn
 from bot.config import ConfigError, Settings, load_settings, scrub_environment
 from bot.logs import setup_logging
+from cli.commands import accounts, db, demo, runs, schedules, secret_key, serve, videos
+from cli.output import warn
 from storage.crypto import SecretKeyError
 from storage.db import StorageError
 

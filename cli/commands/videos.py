@@ -7,9 +7,10 @@ from pathlib import Path
 
 from automation.runs import RunService
 from automation.videoqueue import VideoQueue
-from bot.commands import SubParsers, open_database
-from bot.commands.output import print_json, print_table, say
 from bot.config import Settings
+from cli.commands import SubParsers
+from cli.output import print_json, print_table, say
+from storage.db import open_database
 
 
 def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
@@ -30,7 +31,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
 
 async def list_videos(settings: Settings, args: argparse.Namespace) -> int:
     """The upload queue."""
-    async with open_database(settings):
+    async with open_database(settings.storage, settings.secret_key):
         videos = await VideoQueue(RunService(settings.storage.data_dir)).queued()
     rows = [
         {
@@ -60,7 +61,7 @@ async def list_videos(settings: Settings, args: argparse.Namespace) -> int:
 
 async def add_videos(settings: Settings, args: argparse.Namespace) -> int:
     """Store and queue files, in the order given."""
-    async with open_database(settings):
+    async with open_database(settings.storage, settings.secret_key):
         queue = VideoQueue(RunService(settings.storage.data_dir))
         for path in args.paths:
             video = await queue.add_file(path, args.caption)
@@ -70,7 +71,7 @@ async def add_videos(settings: Settings, args: argparse.Namespace) -> int:
 
 async def remove_video(settings: Settings, args: argparse.Namespace) -> int:
     """Take a video out of the queue."""
-    async with open_database(settings):
+    async with open_database(settings.storage, settings.secret_key):
         video = await VideoQueue(RunService(settings.storage.data_dir)).remove(args.video_id)
     say(f"removed #{video.id} {video.original_name} from the queue")
     return 0

@@ -6,14 +6,14 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from automation.browser import BrowserPool
+from automation.engine import runner_engine
 from automation.reporting import Operator, Reporter
 from automation.runner import Runner
 from automation.runs import RunService
 from automation.summary import RunSummary
-from bot.commands.output import warn
 from bot.config import Settings
-from bot.terminal import TerminalOperator, TerminalReporter
+from cli.output import warn
+from cli.terminal import TerminalOperator, TerminalReporter
 from storage.db import Database
 
 RunDriver = Callable[[int], Awaitable[RunSummary]]
@@ -23,21 +23,15 @@ RunDriver = Callable[[int], Awaitable[RunSummary]]
 async def engine(
     settings: Settings, db: Database, reporter: Reporter, operator: Operator
 ) -> AsyncIterator[Runner]:
-    """A browser pool and a runner, closed in reverse order."""
-    data_dir = settings.storage.data_dir
-    async with (
-        BrowserPool(settings.automation) as pool,
-        Runner(
-            config=settings.automation,
-            sites=settings.sites,
-            pool=pool,
-            secrets=db.secrets,
-            runs=RunService(data_dir),
-            artifacts_dir=data_dir / "artifacts",
-            reporter=reporter,
-            operator=operator,
-        ) as runner,
-    ):
+    """A browser pool and a runner for this config, closed in reverse order."""
+    async with runner_engine(
+        config=settings.automation,
+        sites=settings.sites,
+        data_dir=settings.storage.data_dir,
+        secrets=db.secrets,
+        reporter=reporter,
+        operator=operator,
+    ) as runner:
         yield runner
 
 

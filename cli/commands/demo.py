@@ -15,10 +15,10 @@ from automation.sites.demo.samples import write_sample_videos
 from automation.sites.demo.server import DemoSite, serve_forever
 from automation.sites.demo.state import DemoSiteOptions
 from automation.summary import RunSummary, summary_text
-from bot.commands import SubParsers
-from bot.commands.engine import foreground
-from bot.commands.output import print_json, say, warn
 from bot.config import Settings
+from cli.commands import SubParsers
+from cli.engine import foreground
+from cli.output import print_json, say, warn
 from storage.config import StorageConfig
 from storage.db import Database
 from storage.models import Trigger

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from automation.accounts import AccountRow, AccountService
-from automation.artifacts import ArtifactPruner, question_screenshot
+from automation.retention import ArtifactPruner, question_screenshot
 from storage.config import StorageConfig
 from storage.db import Database
 from storage.models import Account, ItemStatus, Run, RunItem, RunKind, Trigger

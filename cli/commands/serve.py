@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from bot.commands import SubParsers
 from bot.config import Settings
+from cli.commands import SubParsers
 
 
 def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:

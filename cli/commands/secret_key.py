@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from bot.commands import SubParsers
-from bot.commands.output import say
 from bot.config import Settings
+from cli.commands import SubParsers
+from cli.output import say
 from storage.crypto import new_random_key
 
 

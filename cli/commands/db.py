@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from automation.artifacts import prune
 from automation.errors import FleetbotError
-from bot.commands import SubParsers, open_database
-from bot.commands.output import say
+from automation.retention import prune
 from bot.config import Settings
-from storage.db import describe_url
+from cli.commands import SubParsers
+from cli.output import say
+from storage.db import describe_url, open_database
 
 
 def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
@@ -32,7 +32,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
 
 async def migrate_command(settings: Settings, args: argparse.Namespace) -> int:
     """Open the database, which applies every pending migration."""
-    async with open_database(settings):
+    async with open_database(settings.storage, settings.secret_key):
         say(f"database {describe_url(settings.storage)} is up to date")
     return 0
 
@@ -45,7 +45,7 @@ async def prune_command(settings: Settings, args: argparse.Namespace) -> int:
     if days == 0:
         say("storage.artifact_retention_days is 0: artifacts are kept; nothing deleted")
         return 0
-    async with open_database(settings):
+    async with open_database(settings.storage, settings.secret_key):
         pruned = await prune(settings.storage.data_dir, days)
     say(f"deleted {pruned.files} artifact file(s) older than {days} days")
     return 0

@@ -1,18 +1,21 @@
-"""``fleetbot run warmup|upload`` and ``fleetbot runs list|show|resume|cancel``."""
+"""``fleetbot run warmup|upload`` and ``fleetbot runs list|show|resume|cancel|trace``."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 from pathlib import Path
 
+from automation.artifacts import unseal
 from automation.autoscale import levels_for_run
 from automation.runs import Requester, RunService
 from automation.summary import RunSummary, summary_text
-from bot.commands import SubParsers, open_database
-from bot.commands.engine import drive_run
-from bot.commands.output import print_json, print_table, say, warn, when
 from bot.config import Settings
-from storage.models import RunStatus, Trigger
+from cli.commands import SubParsers
+from cli.engine import drive_run
+from cli.output import print_json, print_table, say, warn, when
+from storage.db import open_database
+from storage.models import RunItem, RunStatus, Trigger
 
 SELECTOR_HELP = "all (default), a label, a comma list of labels, or #tag"
 
@@ -64,6 +67,18 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
         action.add_argument("run_id", type=int, metavar="ID")
         action.add_argument("--json", action="store_true")
         action.set_defaults(func=func)
+    trace = actions.add_parser(
+        "trace",
+        help="decrypt a failed item's Playwright trace",
+        parents=[common],
+        description='Traces (automation.trace = "on-failure") are stored encrypted because '
+        "they hold what the browser typed and sent: passwords, cookies. This writes one "
+        "decrypted copy (mode 0600) for `playwright show-trace`; delete it when done.",
+    )
+    trace.add_argument("run_id", type=int, metavar="ID")
+    trace.add_argument("--account", metavar="LABEL", help="whose trace, if several failed")
+    trace.add_argument("--out", type=Path, metavar="PATH", help="default: ./trace-ID-LABEL.zip")
+    trace.set_defaults(func=trace_command)
 
 
 def print_summary(summary: RunSummary, as_json: bool) -> None:
@@ -80,7 +95,7 @@ async def warmup_command(settings: Settings, args: argparse.Namespace) -> int:
     if duration < 0:
         warn("--duration must be 0 or more seconds")
         return 1
-    async with open_database(settings) as db:
+    async with open_database(settings.storage, settings.secret_key) as db:
         runs = RunService(settings.storage.data_dir)
         run = await runs.create_warmup(
             args.selector, duration_s=duration, requester=Requester(Trigger.CLI)
@@ -92,7 +107,7 @@ async def warmup_command(settings: Settings, args: argparse.Namespace) -> int:
 
 async def upload_command(settings: Settings, args: argparse.Namespace) -> int:
     """Store the videos, create an upload run and drive it to the end."""
-    async with open_database(settings) as db:
+    async with open_database(settings.storage, settings.secret_key) as db:
         runs = RunService(settings.storage.data_dir)
         videos = [await runs.store_video(path, caption=args.caption or "") for path in args.video]
         run = await runs.create_upload(
@@ -109,7 +124,7 @@ async def upload_command(settings: Settings, args: argparse.Namespace) -> int:
 
 async def list_command(settings: Settings, args: argparse.Namespace) -> int:
     """Recent runs, newest first."""
-    async with open_database(settings):
+    async with open_database(settings.storage, settings.secret_key):
         summaries = await RunService(settings.storage.data_dir).recent(args.limit)
     if args.json:
         print_json({"runs": [s.to_json() for s in summaries]})
@@ -135,7 +150,7 @@ async def list_command(settings: Settings, args: argparse.Namespace) -> int:
 
 async def show_command(settings: Settings, args: argparse.Namespace) -> int:
     """One run and its items."""
-    async with open_database(settings):
+    async with open_database(settings.storage, settings.secret_key):
         summary = await RunService(settings.storage.data_dir).summary(args.run_id)
         levels = await levels_for_run(args.run_id)
     if args.json:
@@ -162,7 +177,7 @@ async def show_command(settings: Settings, args: argparse.Namespace) -> int:
 
 async def resume_command(settings: Settings, args: argparse.Namespace) -> int:
     """Continue a run whose foreground process stopped or died."""
-    async with open_database(settings) as db:
+    async with open_database(settings.storage, settings.secret_key) as db:
         runs = RunService(settings.storage.data_dir)
         run = await runs.reopen(args.run_id)
         if RunStatus(run.status).is_final:
@@ -175,7 +190,40 @@ async def resume_command(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cancel_command(settings: Settings, args: argparse.Namespace) -> int:
     """Cancel a run's pending items; running ones stop when their runner notices."""
-    async with open_database(settings):
+    async with open_database(settings.storage, settings.secret_key):
         summary = await RunService(settings.storage.data_dir).cancel(args.run_id)
     print_summary(summary, args.json)
+    return 0
+
+
+async def trace_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Write a decrypted copy of one failed item's trace."""
+    async with open_database(settings.storage, settings.secret_key) as db:
+        query = RunItem.filter(run_id=args.run_id, trace_path__isnull=False)
+        if args.account:
+            query = query.filter(account__label=args.account)
+        items = await query.order_by("-id").prefetch_related("account")
+        labels = sorted({item.account.label for item in items})
+        if not items:
+            warn(
+                f"run #{args.run_id} has no stored trace"
+                + (f" for {args.account}" if args.account else "")
+                + " (automation.trace)"
+            )
+            return 1
+        if len(labels) > 1:
+            warn(f"run #{args.run_id} has traces of {', '.join(labels)}: pick one with --account")
+            return 1
+        item = items[0]
+        out = args.out or Path(f"trace-{args.run_id}-{item.account.label}.zip")
+        sealed = Path(str(item.trace_path))
+        try:
+            await asyncio.to_thread(unseal, sealed, db.secrets, out)
+        except OSError as exc:
+            warn(f"cannot read {sealed.name}: {exc.strerror}")
+            return 1
+    say(
+        f"wrote {out}; open it with `playwright show-trace {out}`. It holds what the browser "
+        "typed and sent (passwords, cookies): delete it when done."
+    )
     return 0

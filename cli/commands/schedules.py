@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 
 from automation.schedules import ScheduleService, ScheduleView, format_fire
-from bot.commands import SubParsers, open_database
-from bot.commands.output import print_json, print_table, say, when
 from bot.config import Settings
+from cli.commands import SubParsers
+from cli.output import print_json, print_table, say, when
+from storage.db import open_database
 
 
 def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
@@ -51,7 +52,7 @@ def describe(schedule: ScheduleView) -> str:
 
 async def list_schedules(settings: Settings, args: argparse.Namespace) -> int:
     """Every schedule."""
-    async with open_database(settings):
+    async with open_database(settings.storage, settings.secret_key):
         views = await ScheduleService(settings.scheduler.timezone).list()
     if args.json:
         print_json({"schedules": [v.to_json() for v in views]})
@@ -79,7 +80,7 @@ async def list_schedules(settings: Settings, args: argparse.Namespace) -> int:
 
 async def add_schedule(settings: Settings, args: argparse.Namespace) -> int:
     """Store a schedule and show its next three fires."""
-    async with open_database(settings):
+    async with open_database(settings.storage, settings.secret_key):
         schedule = await ScheduleService(settings.scheduler.timezone).add(
             args.kind,
             args.when,
@@ -99,7 +100,7 @@ async def add_schedule(settings: Settings, args: argparse.Namespace) -> int:
 
 async def change_schedule(settings: Settings, args: argparse.Namespace) -> int:
     """Remove, pause or resume."""
-    async with open_database(settings):
+    async with open_database(settings.storage, settings.secret_key):
         service = ScheduleService(settings.scheduler.timezone)
         if args.change == "remove":
             await service.remove(args.schedule_id)

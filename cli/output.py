@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from automation.errors import FleetbotError
-from bot.printable import printable
+from cli.printable import printable
 
 
 def print_json(doc: Any) -> None:
