@@ -14,54 +14,37 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Self
 
-import psutil
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
+from automation.chromium import (
+    child_environment,
+    find_chromium,
+    is_root,
+    launch_args,
+    lower_browser_priority,
+    sandbox_warning,
+)
 from automation.config import AutomationConfig
-from automation.errors import BrowserCrashed, BrowserNotFound, SessionRejected
-from automation.sites.playwright_errors import first_line
+from automation.errors import (
+    BrowserCrashed,
+    BrowserNotFound,
+    BrowserUnavailable,
+    SessionRejected,
+)
+from automation.sites.playwright_errors import first_line, map_playwright_error
 from storage.closing import Closing
 
 log = logging.getLogger(__name__)
 
-# Flags that keep Chromium quiet on machines without internet and in containers, and
-# keep WebRTC from sending UDP (STUN) straight out past the account's proxy, which shows
-# every site the machine's real address behind every account. Full Chromium reads the
-# first WebRTC flag, chromium-headless-shell only the second (measured: 6 STUN packets
-# to 0 with the flag it reads, 6 with the other one alone).
-WEBRTC_ARGS = (
-    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
-    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
-)
-BASE_ARGS = (
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    *WEBRTC_ARGS,
-)
-SECRET_ENV_PREFIX = "FLEETBOT_"
 CLOSE_TIMEOUT_S = 10.0
+RELAUNCH_FIRST_S = 1.0
+RELAUNCH_MAX_S = 30.0
 SHUTDOWN_TIMEOUT_S = 20.0
-SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-HEADLESS_SHELL = "chromium-headless-shell"
-# Debian's /usr/bin/chromium-headless-shell is a shell script that runs this binary without
-# exec, leaving a shell between Playwright and the browser: launch the binary itself.
-DEBIAN_HEADLESS_SHELL = "/usr/lib/chromium/chromium-headless-shell"
-INSTALL_HELP = (
-    "no Chromium found: set automation.executable_path, or install one with "
-    "`playwright install chromium` (or, on Debian/Ubuntu, "
-    "`apt-get install chromium chromium-headless-shell`)"
-)
 
 
 @dataclass(frozen=True)
@@ -80,82 +63,6 @@ class ProxySettings:
         if self.password:
             proxy["password"] = self.password
         return proxy
-
-
-def launch_args(config: AutomationConfig) -> list[str]:
-    """Chromium's command-line flags for this config."""
-    args = [*BASE_ARGS, *config.browser_args]
-    if _is_root() and "--no-sandbox" not in args:
-        args.append("--no-sandbox")  # Chromium refuses to start as root with its sandbox
-    return args
-
-
-def sandbox_warning(config: AutomationConfig, *, root: bool) -> str | None:
-    """What to tell the operator when Chromium must run without its sandbox, else None."""
-    if not root or config.connect_url:
-        return None
-    return (
-        "fleetbot runs as root, so Chromium runs without its sandbox (--no-sandbox): a page "
-        "that exploits the browser gets root on this machine. Run fleetbot as an "
-        "unprivileged user (e.g. `useradd --system fleetbot` and a systemd User=fleetbot)"
-    )
-
-
-def child_environment() -> dict[str, str | float | bool]:
-    """This process's environment without fleetbot's own variables (the key, the token).
-
-    Chromium and its renderers run pages from the internet; nothing they could read about
-    their own process should hold a secret.
-    """
-    return {k: v for k, v in os.environ.items() if not k.startswith(SECRET_ENV_PREFIX)}
-
-
-def _is_root() -> bool:
-    return hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-def find_chromium(config: AutomationConfig, playwright_path: str | None) -> str:
-    """The browser to launch: config, else the lightest Chromium that can do the job.
-
-    Headless launches prefer a headless shell (Playwright's own, else the system's): it
-    costs about a third of the CPU of the full browser per page. Headed work (a visible
-    login window) needs the full Chromium: Playwright's own, else one on PATH.
-    """
-    if config.executable_path:
-        if not Path(config.executable_path).is_file():
-            raise BrowserNotFound(
-                f"automation.executable_path = {config.executable_path!r} does not exist"
-            )
-        return config.executable_path
-    candidates: list[str | None] = []
-    if config.headless:
-        candidates += playwright_headless_shells(playwright_path)
-        candidates += [DEBIAN_HEADLESS_SHELL, shutil.which(HEADLESS_SHELL)]
-    candidates.append(playwright_path)
-    candidates += [shutil.which(name) for name in SYSTEM_BROWSERS]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return candidate
-    raise BrowserNotFound(INSTALL_HELP)
-
-
-def playwright_headless_shells(playwright_path: str | None) -> list[str]:
-    """Playwright's downloaded headless shells next to its Chromium, newest first."""
-    if not playwright_path:
-        return []
-    # <browsers>/chromium-REV/chrome-linux64/chrome -> <browsers>
-    browsers = Path(playwright_path).parent.parent.parent
-    found = [
-        *browsers.glob("chromium_headless_shell-*/chrome-headless-shell-*/chrome-headless-shell"),
-        *browsers.glob("chromium_headless_shell-*/chrome-linux/headless_shell"),
-    ]
-    return [str(path) for path in sorted(found, reverse=True)]
-
-
-def is_browser_process(name: str) -> bool:
-    """Whether a process name is a Chromium, Chrome or headless-shell process."""
-    lowered = name.lower()
-    return "chrom" in lowered or "headless_shell" in lowered
 
 
 @dataclass(eq=False)
@@ -188,6 +95,8 @@ class BrowserPool(Closing):
         self._generations = 0
         self.contexts_opened = 0
         self.executable: str | None = None
+        self._down_until = 0.0  # loop time before which no relaunch is tried
+        self._down_for = 0.0
 
     @property
     def stats(self) -> dict[str, Any]:
@@ -208,7 +117,7 @@ class BrowserPool(Closing):
         if self._started:
             raise RuntimeError("browser pool already started")
         self._started = True
-        if warning := sandbox_warning(self._config, root=_is_root()):
+        if warning := sandbox_warning(self._config, root=is_root()):
             log.warning("%s", warning)
         try:
             async with self._lock:
@@ -278,13 +187,31 @@ class BrowserPool(Closing):
             if gen is None or gen.dead or gen.retiring:
                 if gen is not None:
                     self._retire(gen)
-                gen = self._current = await self._launch()
+                gen = self._current = await self._relaunch()
             gen.opened += 1
             gen.active += 1
             self.contexts_opened += 1
             if gen.opened >= self._config.recycle_after:
                 gen.retiring = True
             return gen
+
+    async def _relaunch(self) -> _Generation:
+        """A new browser for items, backing off while none can be had (a browser server
+        that is down): meanwhile items fail fast with BrowserUnavailable, uncounted."""
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._down_until:
+            raise BrowserUnavailable(
+                f"no browser yet (next try in {self._down_until - loop.time():.0f}s)"
+            )
+        try:
+            gen = await self._launch()
+        except BrowserNotFound as exc:
+            self._down_for = min(RELAUNCH_MAX_S, self._down_for * 2 or RELAUNCH_FIRST_S)
+            self._down_until = loop.time() + self._down_for
+            log.warning("%s; trying again in %.0fs", exc, self._down_for)
+            raise BrowserUnavailable(str(exc)) from None
+        self._down_for = 0.0
+        return gen
 
     def _retire(self, gen: _Generation) -> None:
         self._old.add(gen)
@@ -314,7 +241,8 @@ class BrowserPool(Closing):
             )
         except PlaywrightError as exc:
             gen.watchdogs.discard(watchdog)  # the error says it already: no cancel on top
-            if gen.browser.is_connected() and not gen.dead:
+            gone = isinstance(map_playwright_error(exc, "browser", "opening"), BrowserCrashed)
+            if gen.browser.is_connected() and not gen.dead and not gone:
                 # A live browser refused this context: the account's saved session (or
                 # proxy) is malformed. That is the item's problem, not the browser's, and
                 # retrying it would fail the same way. Playwright's text names the bad
@@ -371,23 +299,6 @@ class BrowserPool(Closing):
             await self._release(gen)
 
 
-def lower_browser_priority(niceness: int) -> int:
-    """Renice this process's Chromium processes; the renderers they fork inherit it.
-
-    On a small machine busy pages would otherwise starve the event loop that runs the bot,
-    the scheduler and the runner. Returns how many processes were changed.
-    """
-    changed = 0
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            if is_browser_process(proc.name()) and proc.nice() < niceness:
-                proc.nice(niceness)
-                changed += 1
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return changed
-
-
 def _mark_dead(gen: _Generation) -> None:
     if not gen.dead and not gen.closing:
         log.warning("browser %d disconnected", gen.number)
@@ -419,9 +330,3 @@ async def _shutdown(gen: _Generation) -> None:
         log.warning("browser %d did not close within %.0fs", gen.number, SHUTDOWN_TIMEOUT_S)
         return
     log.info("browser %d closed after %d contexts", gen.number, gen.opened)
-
-
-async def locate_chromium(config: AutomationConfig) -> str:
-    """Find the browser a launch would use, without launching it."""
-    async with async_playwright() as playwright:
-        return await asyncio.to_thread(find_chromium, config, playwright.chromium.executable_path)

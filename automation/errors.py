@@ -16,6 +16,7 @@ fleetbot raises on purpose, wherever it is defined::
     └── SiteError                          driving a site failed for one item
         ├── TransientSiteError             worth retrying with backoff: timeouts, network, 5xx
         │   ├── BrowserCrashed             the browser or its connection went away mid-item
+        │   ├── BrowserUnavailable         no browser could be (re)started: not an attempt
         │   └── ItemTimeout                the item ran past automation.item_timeout_s
         └── PermanentSiteError             retrying cannot help; fail the item at once
             ├── LoginRequired              bad credentials or no way to log in -> needs_login
@@ -79,6 +80,14 @@ class TransientSiteError(SiteError):
 
 class BrowserCrashed(TransientSiteError):
     """The browser, its context or the remote browser connection died mid-item."""
+
+
+class BrowserUnavailable(TransientSiteError):
+    """No browser could be launched or reached for the item (a browser server is down).
+
+    The item never reached the site, so the attempt is not counted: it waits and comes
+    back however long the outage lasts.
+    """
 
 
 class ItemTimeout(TransientSiteError):

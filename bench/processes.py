@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psutil
 
-from automation.browser import is_browser_process
+from automation.chromium import is_browser_process
 
 _FINAL = "('succeeded', 'failed', 'skipped', 'cancelled')"
 

@@ -3,8 +3,8 @@
 The question goes through the outbox (a photo of the page with a ForceReply naming the
 account); the answer is an admin's reply to that very message and nothing else, so no
 other text in the chat (another member's, a message meant for something else) can become
-a one-time code. Waiting is in memory on purpose: if the
-process dies, the item's lease expires and the item runs again, asking again.
+a one-time code. Waiting is in memory on purpose: if the process dies, the item's lease
+expires and the item runs again, asking again.
 """
 
 from __future__ import annotations

@@ -18,7 +18,17 @@ from automation.errors import FleetbotError
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings, scrub_environment
 from bot.logs import setup_logging
-from cli.commands import accounts, db, demo, runs, schedules, secret_key, serve, videos
+from cli.commands import (
+    accounts,
+    db,
+    demo,
+    runs,
+    schedules,
+    secret_key,
+    serve,
+    videos,
+    worker,
+)
 from cli.output import warn
 from storage.crypto import SecretKeyError
 from storage.db import StorageError
@@ -53,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     videos.register(sub, common)
     demo.register(sub, common)
     serve.register(sub, common)
+    worker.register(sub, common)
     secret_key.register(sub, common)
     return parser
 

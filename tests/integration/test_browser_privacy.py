@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, async_playwright
 
-from automation.browser import BASE_ARGS, WEBRTC_ARGS, BrowserPool, find_chromium
+from automation.browser import BrowserPool
+from automation.chromium import BASE_ARGS, WEBRTC_ARGS, find_chromium
 from automation.config import AutomationConfig
 
 # Gathers ICE candidates against one STUN server; resolves when gathering ends.

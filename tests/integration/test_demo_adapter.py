@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Route, async_playwright
 
-from automation.browser import find_chromium, launch_args
+from automation.chromium import find_chromium, launch_args
 from automation.config import AutomationConfig
 from automation.errors import (
     BrowserCrashed,
