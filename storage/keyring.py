@@ -3,14 +3,15 @@
 The key is the data dir's ``secret.key`` or ``FLEETBOT_SECRET_KEY`` stretched with scrypt
 (``storage.crypto``). A database whose secrets were encrypted under the old unsalted
 SHA-256 of ``FLEETBOT_SECRET_KEY`` is re-encrypted under the scrypt key on its first open
-with that key, in one transaction: every secret is kept, and afterwards the old key opens
-nothing.
+with that key, in one transaction (sealed trace files too): every secret is kept, and
+afterwards the old key opens nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from pathlib import Path
 
 from tortoise.exceptions import IntegrityError
@@ -27,7 +28,7 @@ from storage.crypto import (
     legacy_key,
     read_key_file,
 )
-from storage.models import Account, Proxy, Setting
+from storage.models import Account, Proxy, RunItem, Setting
 
 log = logging.getLogger(__name__)
 
@@ -121,4 +122,21 @@ async def _reencrypt(old: SecretBox, new: SecretBox) -> int:
         proxy.password_enc = new.encrypt(old.decrypt(proxy.password_enc))
         await proxy.save(update_fields=["password_enc"])
         count += 1
+    traces = await RunItem.filter(trace_path__endswith=".enc").values_list("trace_path", flat=True)
+    for trace in traces:
+        count += await asyncio.to_thread(_reseal, Path(str(trace)), old, new)
     return count
+
+
+def _reseal(path: Path, old: SecretBox, new: SecretBox) -> int:
+    """Re-encrypt one sealed trace file in place; 0 if it is gone (pruned)."""
+    try:
+        sealed = new.encrypt_bytes(old.decrypt_bytes(path.read_bytes()))
+    except FileNotFoundError:
+        return 0
+    tmp = path.with_name(f".{path.name}.rekey")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(sealed)
+    tmp.replace(path)
+    return 1

@@ -17,7 +17,7 @@ from storage.config import StorageConfig
 from storage.crypto import KdfParams, SecretBox, SecretKeyError, derive_key, legacy_key
 from storage.db import Database
 from storage.keyring import SECRET_CHECK, SECRET_KDF
-from storage.models import Account, Proxy, Setting
+from storage.models import Account, Proxy, Run, RunItem, RunKind, Setting, Trigger
 from tests.helpers import fleetbot
 
 PASSPHRASE = "correct horse battery staple and more"
@@ -65,6 +65,11 @@ async def make_legacy_database(data_dir: Path) -> None:
             [AccountRow("a1", "demo", "u1", "pw-1", proxy), AccountRow("a2", "demo", "u2")]
         )
         await AccountService(old).set_session("a2", {"cookies": [], "origins": [], "x": 1})
+        trace = data_dir / "artifacts" / "item-1.trace.zip.enc"
+        trace.write_bytes(old.encrypt_bytes(b"PK trace of a login"))
+        run = await Run.create(kind=RunKind.WARMUP, trigger=Trigger.CLI)
+        account = await Account.get(label="a1")
+        await RunItem.create(run=run, account=account, trace_path=str(trace))
 
 
 async def test_a_database_of_the_old_derivation_migrates_on_first_open(tmp_path: Path) -> None:
@@ -84,6 +89,8 @@ async def test_a_database_of_the_old_derivation_migrates_on_first_open(tmp_path:
             assert db.secrets.decrypt(a1.password_enc) == "pw-1"
             assert db.secrets.decrypt(proxy.password_enc) == "proxy-pw"
             assert '"x": 1' in db.secrets.decrypt(a2.session_state_enc)
+            trace = data_dir / "artifacts" / "item-1.trace.zip.enc"
+            assert db.secrets.decrypt_bytes(trace.read_bytes()) == b"PK trace of a login"
             old = SecretBox(legacy_key(PASSPHRASE), "old")
             with pytest.raises(SecretKeyError):
                 old.decrypt(a1.password_enc)
