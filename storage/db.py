@@ -10,9 +10,11 @@ import asyncio
 import logging
 import re
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate
 
 from storage.closing import Closing
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 APP = "models"
 MODELS_MODULE = "storage.models"
 MIGRATIONS_MODULE = "storage.migrations"
+_ASYNCPG_SCHEMES = ("postgres", "postgresql", "asyncpg")
 
 
 def connection_name(config: StorageConfig) -> str:
@@ -44,7 +47,13 @@ def tortoise_config(config: StorageConfig) -> dict[str, Any]:
     """The Tortoise config for this storage section (SQLite in WAL mode by default)."""
     connection: str | dict[str, Any]
     name = connection_name(config)
-    if config.db_url:
+    if config.db_url and urlsplit(config.db_url).scheme in _ASYNCPG_SCHEMES:
+        connection = expand_db_url(config.db_url)
+        connection["credentials"] |= {
+            "command_timeout": config.query_timeout_s,
+            "timeout": config.query_timeout_s,
+        }
+    elif config.db_url:
         connection = config.db_url
     else:
         connection = {
