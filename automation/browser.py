@@ -21,7 +21,14 @@ from typing import Any, Self
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
-from automation.chromium import find_chromium, launch_args, lower_browser_priority
+from automation.chromium import (
+    child_environment,
+    find_chromium,
+    is_root,
+    launch_args,
+    lower_browser_priority,
+    sandbox_warning,
+)
 from automation.config import AutomationConfig
 from automation.errors import (
     BrowserCrashed,
@@ -110,6 +117,8 @@ class BrowserPool(Closing):
         if self._started:
             raise RuntimeError("browser pool already started")
         self._started = True
+        if warning := sandbox_warning(self._config, root=is_root()):
+            log.warning("%s", warning)
         try:
             async with self._lock:
                 self._current = await self._launch()
@@ -162,6 +171,7 @@ class BrowserPool(Closing):
                 executable_path=self.executable,
                 headless=config.headless,
                 args=launch_args(config),
+                env=child_environment(),
             )
         except PlaywrightError as exc:
             raise BrowserNotFound(f"cannot start {self.executable}: {first_line(exc)}") from None

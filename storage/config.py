@@ -21,6 +21,8 @@ class StorageConfig(BaseModel):
     # PostgreSQL: a query (or a connection attempt) that has no answer within this many
     # seconds fails, so a database that hangs is a storage error, not a silent stall.
     query_timeout_s: float = Field(default=30.0, gt=0)
+    # Screenshots, traces and question screenshots older than this are deleted (0: never).
+    artifact_retention_days: int = Field(default=14, ge=0)
 
     @property
     def sqlite_path(self) -> Path:

@@ -22,10 +22,12 @@ CHILDREN = (
 )
 
 
-def build_router(admins: tuple[int, ...], language: Choice) -> Router:
+def build_router(
+    admins: tuple[int, ...], language: Choice, allowed_chats: tuple[int, ...] = ()
+) -> Router:
     """The parent router holding every handler router, with the shared middlewares."""
     parent = Router(name="fleetbot")
-    access = AdminsOnly(admins, language)
+    access = AdminsOnly(admins, language, allowed_chats)
     for observer in parent.observers.values():
         observer.outer_middleware(access)
     for observer in (parent.message, parent.callback_query):

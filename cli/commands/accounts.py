@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from automation.accounts import (
@@ -41,15 +42,24 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
         "add",
         help="add one account",
         parents=[common],
-        description="Add one account. The password is read from stdin (--password-stdin) "
-        "or asked interactively, never taken from the command line.",
+        description="Add one account. Passwords are read from stdin (--password-stdin) "
+        "or asked interactively, never taken from the command line, where any local user "
+        "could read them in `ps`: the account's password first (unless --no-password), then, "
+        "when --proxy names a user, the proxy's password (an empty line or answer: none).",
     )
     add.add_argument("label")
     add.add_argument("--site", required=True, choices=SITE_NAMES)
     add.add_argument("--username", required=True)
-    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    add.add_argument("--no-password", action="store_true", help="store no password")
-    add.add_argument("--proxy", help="scheme://[user:pass@]host:port")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password, then the proxy's password, one per line from stdin",
+    )
+    add.add_argument("--no-password", action="store_true", help="store no account password")
+    add.add_argument(
+        "--proxy",
+        help="scheme://[user@]host:port; the proxy password is asked for like the password",
+    )
     add.add_argument("--tags", default="", help="tags separated by spaces or ';'")
     add.set_defaults(func=add_command)
 
@@ -132,7 +142,15 @@ async def add_command(settings: Settings, args: argparse.Namespace) -> int:
         tags = parse_tags(args.tags)
     except ValueError as exc:
         raise FleetbotError(str(exc)) from None
+    if proxy is not None and proxy.password is not None:
+        raise FleetbotError(
+            "--proxy must not hold a password (any local user sees the command line in "
+            "`ps`): give scheme://user@host:port and type the password when asked, or pass "
+            "it on stdin with --password-stdin"
+        )
     password = await _password(args)
+    if proxy is not None and proxy.username:
+        proxy = replace(proxy, password=await _proxy_password(args, proxy.server))
     row = AccountRow(label, args.site, args.username, password, proxy, tags)
     async with open_database(settings.storage, settings.secret_key) as db:
         await AccountService(db.secrets).add(row)
@@ -155,6 +173,22 @@ async def _password(args: argparse.Namespace) -> str | None:
     raise FleetbotError("no password: use --password-stdin, a terminal, or --no-password")
 
 
+async def _proxy_password(args: argparse.Namespace, server: str) -> str | None:
+    """The proxy's password, asked for after the account's; empty means none."""
+    if args.password_stdin:
+        line: str = await asyncio.to_thread(sys.stdin.readline)
+        if not line:
+            raise FleetbotError(
+                "--proxy names a user: put the proxy password (or an empty line) on the "
+                "line of stdin after the account password"
+            )
+        return line.rstrip("\r\n") or None
+    if sys.stdin.isatty():
+        typed = await asyncio.to_thread(getpass.getpass, f"password of proxy {server}: ")
+        return str(typed) or None
+    raise FleetbotError("no proxy password: use --password-stdin or a terminal")
+
+
 async def import_command(settings: Settings, args: argparse.Namespace) -> int:
     """Import a CSV: every row valid, or nothing imported and every problem listed."""
     data = await read_file(args.file, MAX_CSV_BYTES, "accounts file")
@@ -172,7 +206,7 @@ async def import_command(settings: Settings, args: argparse.Namespace) -> int:
 async def remove_command(settings: Settings, args: argparse.Namespace) -> int:
     """Delete one account."""
     async with open_database(settings.storage, settings.secret_key) as db:
-        await AccountService(db.secrets).remove(args.label)
+        await AccountService(db.secrets, settings.storage.data_dir).remove(args.label)
     say(f"removed account {args.label}")
     return 0
 

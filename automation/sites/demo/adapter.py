@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import ClassVar, cast
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page, Response
@@ -58,6 +58,7 @@ UPLOAD_TIMEOUT_MS = 120_000  # sending a large file through a slow proxy outlast
 OPEN_TRIES = 4
 OPEN_RETRY_S = 0.3
 _POST_URL = re.compile(r"/post/\d+(?:[?#].*)?$")
+_POST_PATH = re.compile(r"/post/\d+")
 
 # Reads title, caption and link of each profile article in one round trip.
 _PROFILE_JS = """els => els.map(e => ({
@@ -89,6 +90,8 @@ class DemoAdapter:
     """Drives the demo site (``automation.sites.demo.server``) like a person would."""
 
     name: ClassVar[str] = "demo"
+    # Fields whose contents a screenshot must not show (see automation.sites.base.masks).
+    mask_selectors: ClassVar[tuple[str, ...]] = (SEL.username, SEL.password, SEL.code)
 
     def __init__(
         self,
@@ -167,7 +170,7 @@ class DemoAdapter:
         with playwright_errors(SITE, "looking for the post on the profile"):
             for post in await self._profile_posts(ctx):
                 if video.marker in post["title"] or video.marker in post["caption"]:
-                    return PostRef(self._base + post["href"], already_posted=True)
+                    return PostRef(self._post_url(post["href"]), already_posted=True)
         return None
 
     async def upload(self, ctx: ItemContext, video: VideoToUpload) -> PostRef:
@@ -188,7 +191,7 @@ class DemoAdapter:
             if not any(p["href"] == post_path for p in await self._profile_posts(ctx)):
                 raise TransientSiteError(f"demo: {post_path} is not on the profile yet")
         ctx.log(f"demo: posted {post_path}")
-        return PostRef(self._base + post_path)
+        return PostRef(self._post_url(post_path))
 
     # -- steps -----------------------------------------------------------------------------------
 
@@ -207,6 +210,20 @@ class DemoAdapter:
             else:
                 return
             await asyncio.sleep(OPEN_RETRY_S * (OPEN_TRIES - tries_left))  # backoff, no event
+
+    def _post_url(self, href: str) -> str:
+        """The absolute URL of a post link the site gave, only if it is on the site itself.
+
+        The link is the site's text: joined naively, ``@evil.example/post/1`` would make the
+        URL the operator is shown and follows point to another host.
+        """
+        url = urljoin(self._base + "/", href)
+        parts, base = urlsplit(url), urlsplit(self._base)
+        if (parts.scheme, parts.netloc) != (base.scheme, base.netloc) or not _POST_PATH.fullmatch(
+            parts.path
+        ):
+            raise UploadRejected("demo: the site's link to the post is not a post on the site")
+        return url
 
     async def _open(self, page: Page, path: str) -> None:
         """Load a page. A GET is safe to repeat, so a 5xx answer or a dropped connection is

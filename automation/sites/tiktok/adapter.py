@@ -72,6 +72,9 @@ class TikTokAdapter:
     """Drives tiktok.com (or the test replica at ``base_url``) like the account's owner."""
 
     name: ClassVar[str] = "tiktok"
+    # fleetbot types no credential or code into TikTok (sessions come from the human), and
+    # a captcha is shown to the human on purpose: nothing to black out.
+    mask_selectors: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,

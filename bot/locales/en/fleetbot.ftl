@@ -64,8 +64,9 @@ btn-prev = ◀ Back
 btn-next = Next ▶
 import-done = Imported { $count } accounts: { $labels }
 import-failed = Nothing was imported:
-import-deleted = I deleted your message because the file held passwords.
 check-started = Checking { $site } with { $label }: read-only, nothing is posted…
+document-deleted = I deleted your file from the chat: it may hold passwords or a session.
+document-not-deleted = I could not delete your file: delete it yourself, it may hold passwords or a session.
 session-set = Session of { $label } set ({ $cookies } cookies).
 document-needs-caption = Send a document with the caption /import (accounts CSV) or /session LABEL.
 
@@ -95,3 +96,4 @@ question = Account { $account } (run #{ $run_id }) asks: { $prompt }
     Reply to this message with the answer.
 question-answered = Thanks, sent to { $account }.
 question-expired = Nobody is waiting for an answer here any more.
+question-reply-needed = To answer a question, reply to its message (swipe it or tap Reply).

@@ -64,8 +64,9 @@ btn-prev = ◀ Назад
 btn-next = Далее ▶
 import-done = Импортировано аккаунтов: { $count }: { $labels }
 import-failed = Ничего не импортировано:
-import-deleted = Я удалил ваше сообщение: в файле были пароли.
 check-started = Проверяю { $site } с аккаунтом { $label }: только чтение, ничего не публикуется…
+document-deleted = Я удалил ваш файл из чата: в нём могут быть пароли или сессия.
+document-not-deleted = Не удалось удалить ваш файл: удалите его сами, в нём могут быть пароли или сессия.
 session-set = Сессия { $label } задана (cookies: { $cookies }).
 document-needs-caption = Отправьте документ с подписью /import (CSV аккаунтов) или /session МЕТКА.
 
@@ -95,3 +96,4 @@ question = Аккаунт { $account } (запуск #{ $run_id }) спраши�
     Ответьте на это сообщение.
 question-answered = Спасибо, передал для { $account }.
 question-expired = Здесь больше никто не ждёт ответа.
+question-reply-needed = Чтобы ответить на вопрос, ответьте на его сообщение (смахните его или нажмите «Ответить»).
