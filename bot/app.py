@@ -23,25 +23,19 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.types import BotCommand
 
-from automation.accounts import AccountService
 from automation.browser import BrowserPool
 from automation.errors import FleetbotError
 from automation.runner import Runner
 from automation.runs import RunService
 from automation.scheduler import FleetScheduler, SchedulerSettings
-from automation.schedules import ScheduleService
-from automation.videoqueue import VideoQueue
 from bot.alerts import StorageAlerts
 from bot.commands import open_database
 from bot.config import ConfigError, Settings
-from bot.handlers import build_router
+from bot.dispatcher import make_dispatcher
 from bot.i18n import DEFAULT_LANGUAGE
-from bot.launcher import Launcher
-from bot.media import MediaIntake
 from bot.operator import QuestionBox, TelegramOperator
 from bot.outbox import ChatGate, Outbox
 from bot.progress import TelegramReporter
-from bot.status import StatusSource
 from storage.health import StorageHealth
 from storage.locks import SchedulerLock
 
@@ -155,19 +149,16 @@ async def build(settings: Settings) -> AsyncIterator[App]:
                 on_notified=outbox.wake,
             )
         )
-        dispatcher = Dispatcher(
-            settings=settings,
+        dispatcher = make_dispatcher(
+            settings,
+            bot=bot,
+            secrets=db.secrets,
             runs=runs,
-            accounts=AccountService(db.secrets),
-            media=MediaIntake(bot, runs, data_dir, limit_mb=settings.bot.download_limit_mb),
-            launcher=Launcher(bot, runs, runner.wake),
             questions=questions,
-            status_source=StatusSource(runner, pool, scheduler.next_fires),
-            schedules=ScheduleService(settings.scheduler.timezone),
+            runner=runner,
+            pool=pool,
             scheduler=scheduler,
-            queue=VideoQueue(runs),
         )
-        dispatcher.include_router(build_router(settings.bot.admins, settings.bot.language))
         yield App(settings, bot, dispatcher, runner, outbox, reporter)
 
 

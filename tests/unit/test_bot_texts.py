@@ -14,6 +14,7 @@ from bot.parsing import (
     UsageError,
     parse_duration,
     parse_run_id,
+    parse_schedule_id,
     parse_warmup,
     safe_file_name,
     split_args,
@@ -92,6 +93,17 @@ def test_run_ids_and_quotes() -> None:
     assert split_args('/schedule warmup "daily 09:00" all') == ["warmup", "daily 09:00", "all"]
     with pytest.raises(UsageError):
         split_args('/schedule warmup "daily 09:00')
+
+
+def test_schedule_ids_are_called_schedule_numbers() -> None:
+    assert parse_schedule_id(["#3"], "pause") == 3
+    with pytest.raises(UsageError) as caught:
+        parse_schedule_id(["three"], "pause")
+    reply = texts("en")(caught.value.key, **caught.value.args_)
+    assert reply == "“three” is not a schedule number."
+    with pytest.raises(UsageError) as caught:
+        parse_schedule_id([], "unschedule")
+    assert caught.value.args_ == {"command": "unschedule"}
 
 
 @pytest.mark.parametrize(
