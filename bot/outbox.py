@@ -32,6 +32,7 @@ from aiogram.exceptions import (
 from aiogram.types import ForceReply, FSInputFile, InputMediaPhoto
 from tortoise.transactions import in_transaction
 
+from automation.notifications import enqueue
 from automation.runs import RunService
 from bot.i18n import texts
 from bot.views import summary_keyboard, summary_text
@@ -74,30 +75,6 @@ class ChatGate:
     def _push(self, chat_id: int, seconds: float) -> None:
         until = time.monotonic() + seconds
         self._not_before[chat_id] = max(self._not_before.get(chat_id, 0.0), until)
-
-
-async def enqueue(
-    chat_id: int,
-    kind: str,
-    text: str = "",
-    *,
-    payload: dict[str, Any] | None = None,
-    run_id: int | None = None,
-    dedupe_key: str | None = None,
-) -> Notification:
-    """Owe a chat a message; with a dedupe_key the same message is owed only once."""
-    if dedupe_key is not None and (
-        existing := await Notification.get_or_none(dedupe_key=dedupe_key)
-    ):
-        return existing
-    return await Notification.create(
-        chat_id=chat_id,
-        kind=kind,
-        text=text,
-        payload=payload or {},
-        run_id=run_id,
-        dedupe_key=dedupe_key,
-    )
 
 
 class Outbox:
@@ -295,4 +272,4 @@ def _existing(shots: list[dict[str, str]]) -> list[dict[str, str]]:
     return [shot for shot in shots if Path(shot["path"]).is_file()]
 
 
-__all__ = ["ChatGate", "Outbox", "enqueue"]
+__all__ = ["ChatGate", "Outbox"]
