@@ -32,9 +32,10 @@ from bot.alerts import StorageAlerts
 from bot.commands import open_database
 from bot.config import ConfigError, Settings
 from bot.dispatcher import make_dispatcher
+from bot.floodgate import ChatGate
 from bot.i18n import DEFAULT_LANGUAGE
 from bot.operator import QuestionBox, TelegramOperator
-from bot.outbox import ChatGate, Outbox
+from bot.outbox import Outbox
 from bot.progress import TelegramReporter
 from storage.health import StorageHealth
 from storage.locks import SchedulerLock
@@ -114,7 +115,7 @@ async def build(settings: Settings) -> AsyncIterator[App]:
             send_screenshots=settings.bot.send_failure_screenshots,
             on_question_sent=questions.sent,
         )
-        reporter = TelegramReporter(bot, runs, gate, outbox, settings.bot.progress_edit_s)
+        reporter = TelegramReporter(bot, gate, outbox, settings.bot.progress_edit_s)
         stack.push_async_callback(reporter.close)
         pool = await stack.enter_async_context(BrowserPool(settings.automation))
         health = StorageHealth()

@@ -161,7 +161,9 @@ def test_summary_groups_failures_and_lists_posts() -> None:
 def test_progress_bar_moves_with_settled_items() -> None:
     assert bar(0, 4) == "░" * 12
     assert bar(2, 4) == "▓" * 6 + "░" * 6
-    text = progress_text(texts("en"), summary([("a", "succeeded", None), ("b", "running", None)]))
+    text = progress_text(
+        texts("en"), summary([("a", "succeeded", None), ("b", "running", None)]).progress
+    )
     assert "1/2" in text and "✅ 1" in text
 
 
