@@ -60,10 +60,6 @@ class ChatGate:
         """Seconds until this chat's window ends; 0 when it has none (it may still be busy)."""
         return max(0.0, self._not_before.get(chat_id, 0.0) - time.monotonic())
 
-    def busy(self, chat_id: int) -> bool:
-        """Whether a send to this chat is in flight."""
-        return chat_id in self._busy
-
     def try_turn(self, chat_id: int) -> Turn | None:
         """The chat's turn if it is free and out of any window now, else None."""
         if chat_id in self._busy or self.wait_s(chat_id) > 0:
