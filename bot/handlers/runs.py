@@ -118,7 +118,7 @@ async def _retry(
     launcher: Launcher,
 ) -> None:
     run = await runs.retry_failed(run_id, who)
-    total = len((await runs.summary(run.id)).items)
+    total = (await runs.progress(run)).total
     await message.answer(t("run-retry", run_id=run_id, new_id=run.id, total=total))
     await launcher.launch(run, message.chat.id, lang)
 
