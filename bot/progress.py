@@ -39,7 +39,7 @@ class _Message:
     progress: RunProgress | None = None  # the newest counts, shown at the next edit
     final: bool = False  # the run's summary is in: later item events are stale
     text: str = ""
-    last_edit: float = 0.0
+    next_edit_at: float = 0.0  # monotonic; the throttle
     dirty: bool = False
     pending: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -84,6 +84,11 @@ class TelegramReporter:
         if message is not None:
             message.progress = summary.progress
             message.final = True
+            # The summary matters more than the bar: give the outbox one throttle period
+            # past the chat's current window to take its turn first (the gate then spaces
+            # the two), instead of racing it for the turn when the window ends.
+            after = self._gate.wait_s(message.chat_id) + self._every
+            message.next_edit_at = max(message.next_edit_at, time.monotonic() + after)
             self._schedule(summary.run_id, message)
 
     async def close(self) -> None:
@@ -122,10 +127,12 @@ class TelegramReporter:
 
     async def _edit_when_allowed(self, run_id: int, message: _Message) -> None:
         while message.dirty:
+            if (wait := message.next_edit_at - time.monotonic()) > 0:
+                # The throttle window itself, not a polled condition; look again after it,
+                # as run_finished may have pushed its end meanwhile.
+                await asyncio.sleep(wait)
+                continue
             message.dirty = False
-            wait = message.last_edit + self._every - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)  # the throttle window itself, not a polled condition
             async with self._gate.turn(message.chat_id) as turn:
                 # Drawn once the turn is ours: the newest counts, no await before the send.
                 assert message.progress is not None
@@ -137,7 +144,7 @@ class TelegramReporter:
                 return
 
     async def _edit(self, message: _Message, text: str, turn: Turn) -> None:
-        message.last_edit = time.monotonic()
+        message.next_edit_at = time.monotonic() + self._every
         try:
             await self._bot.edit_message_text(
                 text=text, chat_id=message.chat_id, message_id=message.message_id
