@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from automation.accounts import AccountRow, AccountService
 from automation.browser import BrowserPool
-from automation.runner import Runner
+from automation.engine import make_runner
 from automation.runs import RunService
 from automation.scheduler import FleetScheduler, SchedulerSettings
 from automation.schedules import ScheduleError, ScheduleService, parse_when
@@ -284,13 +284,12 @@ async def chat(db: Database, settings: Settings) -> AsyncIterator[Chat]:
             # The dispatcher serve polls with; the runner is never started, so an accepted
             # /warmup leaves a pending run and starts no browser.
             pool = BrowserPool(settings.automation)
-            runner = Runner(
+            runner = make_runner(
                 config=settings.automation,
                 sites=settings.sites,
-                pool=pool,
+                data_dir=settings.storage.data_dir,
                 secrets=db.secrets,
-                runs=runs,
-                artifacts_dir=settings.storage.data_dir / "artifacts",
+                pool=pool,
             )
             dispatcher = make_dispatcher(
                 admin_settings,
