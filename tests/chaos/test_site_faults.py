@@ -27,7 +27,8 @@ from tests.integration.conftest import SiteProcess
 
 ACCOUNTS = 10
 WRONG = "demo10"  # stored with a wrong password: a permanent failure
-TRANSIENT = {"TransientSiteError", "BrowserCrashed", "ItemTimeout"}
+# ServerError: the demo adapter's 5xx, a TransientSiteError.
+TRANSIENT = {"TransientSiteError", "ServerError", "BrowserCrashed", "ItemTimeout"}
 RETRIED = re.compile(r"item \d+ \((\w+)\) attempt (\d+): (\w+): .*\(will retry\)$", re.MULTILINE)
 SITE_ARGS = ("--users", str(ACCOUNTS), "--seed", "9", "--latency-ms", "800", "--error-rate", "0.3")
 

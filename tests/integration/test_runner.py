@@ -13,10 +13,11 @@ import pytest
 
 from automation.artifacts import unseal
 from automation.errors import SelectorError
-from automation.reporting import Question
+from automation.reporting import ItemEvent, Question
 from automation.runs import Requester
 from automation.sites.demo.samples import write_sample_videos
 from automation.sites.demo.state import DemoSiteOptions
+from automation.summary import RunProgress
 from storage.crypto import SecretBox
 from storage.models import Account, Health, ItemStatus, RunItem, RunStatus, Trigger
 from tests.helpers import RecordingReporter, chromium_under
@@ -113,19 +114,47 @@ async def test_wrong_password_fails_at_once_as_needs_login(engine: Engine) -> No
     assert account.failure_streak == 1
 
 
-# 0.4, not 0.3: the adapter now repeats a failed GET or login form within the attempt, so
-# it takes this rate for whole attempts to fail and the runner's own retries to show.
-@pytest.mark.parametrize(
-    "site_options", [DemoSiteOptions(users=10, error_rate=0.4, seed=11)], indirect=False
-)
+class RetryWatcher(RecordingReporter):
+    """Says when the runner first put an item back for a retry."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.retried = asyncio.Event()
+
+    async def item_event(self, event: ItemEvent, progress: RunProgress) -> None:
+        await super().item_event(event, progress)
+        if event.status == "retrying":
+            self.retried.set()
+
+
 async def test_transient_errors_are_retried_until_success(engine: Engine) -> None:
+    # Every request fails until the runner has retried an item, then the site recovers: the
+    # adapter repeats single faults within an attempt, so whole attempts must fail for the
+    # runner's own retries to show, whatever the timing.
     await engine.add_demo_accounts(10)
     run = await engine.runs.create_warmup("all", duration_s=0.5, requester=CLI)
-    await engine.drive(run.id, max_attempts=12, concurrency=4)
+    watcher = RetryWatcher()
+
+    async def outage(_pool: object) -> None:
+        await control(engine.site_url, error_rate=1.0)
+        async with asyncio.timeout(120):
+            await watcher.retried.wait()
+        await control(engine.site_url, error_rate=0.0)
+
+    await control(engine.site_url, error_rate=1.0)
+    await engine.drive(run.id, reporter=watcher, on_pool=outage, max_attempts=12, concurrency=4)
 
     summary = await engine.runs.summary(run.id)
     assert [i.status for i in summary.items] == ["succeeded"] * 10
-    assert any(i.attempts > 1 for i in summary.items), "0.4 error rate caused no retry at all"
+    assert any(i.attempts > 1 for i in summary.items), "the outage caused no retry at all"
+
+
+async def control(site_url: str, **knobs: float) -> None:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{site_url}/api/control", json=knobs) as response,
+    ):
+        response.raise_for_status()
 
 
 async def test_chromium_killed_mid_run_still_completes(engine: Engine) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 
@@ -23,7 +24,8 @@ def failed(error: str, post_url: str | None = None) -> ItemEvent:
 
 
 def progress() -> RunProgress:
-    return RunProgress(1, "upload", Counter({"failed": 1}))
+    now = datetime.now(UTC)
+    return RunProgress(1, "upload", "running", now, now, None, Counter({"failed": 1}))
 
 
 def assert_inert(text: str) -> None:
