@@ -107,7 +107,8 @@ class BrowserPool(Closing):
             "contexts_opened": self.contexts_opened,
             "active_contexts": sum(g.active for g in self._all()),
             "browser_alive": bool(current and not current.dead),
-            "executable": self.executable or "remote",
+            "executable": self.executable
+            or ("remote" if self._config.connect_url else "not launched"),
         }
 
     def _all(self) -> list[_Generation]:

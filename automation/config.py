@@ -31,6 +31,9 @@ class AutomationConfig(BaseModel):
     browser_nice: int = Field(default=10, ge=0, le=19)
     trace: Literal["off", "on-failure"] = "off"
     navigation_timeout_s: float = Field(default=30, gt=0)
+    # Whether `fleetbot serve` drives items itself; false leaves them to `fleetbot worker`s
+    # and keeps browsers off the bot's machine.
+    run_in_serve: bool = True
 
 
 class DemoSiteConfig(BaseModel):

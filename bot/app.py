@@ -16,6 +16,7 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -38,6 +39,7 @@ from bot.i18n import DEFAULT_LANGUAGE
 from bot.operator import QuestionBox, TelegramOperator
 from bot.outbox import Outbox
 from bot.progress import TelegramReporter
+from bot.webhook import serve_webhook
 from storage.db import open_database
 from storage.health import StorageHealth
 from storage.locks import ServeLock
@@ -122,25 +124,30 @@ async def build(settings: Settings) -> AsyncIterator[App]:
         )
         reporter = TelegramReporter(bot, gate, outbox, settings.bot.progress_edit_s)
         stack.push_async_callback(reporter.close)
-        pool = await stack.enter_async_context(BrowserPool(settings.automation))
+        drives = settings.automation.run_in_serve
+        pool = BrowserPool(settings.automation)
+        if drives:
+            await stack.enter_async_context(pool)
+        else:  # workers drive the items; this pool never launches a browser
+            log.info("automation.run_in_serve = false: items are left to `fleetbot worker`s")
         health = StorageHealth()
         alerts = StorageAlerts(bot, settings.bot.admins, language)
         health.subscribe(alerts)
         stack.push_async_callback(alerts.close)
-        runner = await stack.enter_async_context(
-            make_runner(
-                config=settings.automation,
-                sites=settings.sites,
-                data_dir=data_dir,
-                secrets=db.secrets,
-                pool=pool,
-                reporter=reporter,
-                operator=TelegramOperator(
-                    questions, outbox, settings.bot.admins, data_dir / "questions", language
-                ),
-                health=health,
-            )
+        runner = make_runner(
+            config=settings.automation,
+            sites=settings.sites,
+            data_dir=data_dir,
+            secrets=db.secrets,
+            pool=pool,
+            reporter=reporter,
+            operator=TelegramOperator(
+                questions, outbox, settings.bot.admins, data_dir / "questions", language
+            ),
+            health=health,
         )
+        if drives:
+            await stack.enter_async_context(runner)
         scheduler = await stack.enter_async_context(
             FleetScheduler(
                 SchedulerSettings(
@@ -197,29 +204,36 @@ async def serve(settings: Settings) -> int:
 
 async def _run_until(app: App, stop: asyncio.Event) -> None:
     dp = app.dispatcher
-    tasks = {
-        asyncio.create_task(app.runner.serve(), name="runner"),
+    config = app.settings.bot
+    if config.mode == "webhook":
+        updates = serve_webhook(app.bot, dp, config)
+    else:
+        await app.bot.delete_webhook()  # Telegram refuses getUpdates while a webhook is set
+        updates = dp.start_polling(
+            app.bot,
+            handle_signals=False,
+            close_bot_session=False,
+            allowed_updates=dp.resolve_used_update_types(),
+        )
+    tasks: set[asyncio.Task[Any]] = {
         asyncio.create_task(app.outbox.run(), name="outbox"),
-        asyncio.create_task(
-            dp.start_polling(
-                app.bot,
-                handle_signals=False,
-                close_bot_session=False,
-                allowed_updates=dp.resolve_used_update_types(),
-            ),
-            name="polling",
-        ),
+        asyncio.create_task(updates, name="updates"),
     }
+    if app.settings.automation.run_in_serve:
+        tasks.add(asyncio.create_task(app.runner.serve(), name="runner"))
     stopper = asyncio.create_task(stop.wait(), name="stop-signal")
     done, _ = await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
     log.info("shutting down")
-    polling = next(t for t in tasks if t.get_name() == "polling")
-    if not polling.done():
+    receiving = next(t for t in tasks if t.get_name() == "updates")
+    if config.mode == "webhook":
+        receiving.cancel()
+    elif not receiving.done():
         with contextlib.suppress(RuntimeError):  # polling had not started yet
             await dp.stop_polling()
-    runner_task = next(t for t in tasks if t.get_name() == "runner")
-    runner_task.cancel()
-    await app.runner.stop(app.settings.bot.shutdown_grace_s)
+    for task in tasks:
+        if task.get_name() == "runner":
+            task.cancel()
+            await app.runner.stop(app.settings.bot.shutdown_grace_s)
     await app.reporter.close()
     outbox_task = next(t for t in tasks if t.get_name() == "outbox")
     outbox_task.cancel()

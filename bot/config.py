@@ -11,10 +11,10 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -30,7 +30,8 @@ ENV_PREFIX = "FLEETBOT_"
 CONFIG_ENV = "FLEETBOT_CONFIG"
 DEFAULT_CONFIG = Path("config.toml")
 # A database URL may carry a password (postgres://user:password@host/db).
-_SECRET_KEYS = frozenset({"bot.token", "secret_key", "storage.db_url"})
+_SECRET_KEYS = frozenset({"bot.token", "bot.webhook_secret", "secret_key", "storage.db_url"})
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class ConfigError(Exception):
@@ -55,6 +56,32 @@ class BotConfig(BaseModel):
     progress_edit_s: float = Field(default=3.0, ge=0.5)
     shutdown_grace_s: float = Field(default=30.0, ge=0)
     send_failure_screenshots: bool = True
+    # How updates arrive: "polling" (getUpdates, the default) or "webhook" (Telegram POSTs
+    # them to webhook_url, which a reverse proxy forwards to webhook_listen).
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    # Telegram sends it back in X-Telegram-Bot-Api-Secret-Token; requests without it get 401.
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "127.0.0.1:8081"
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> Self:
+        if self.mode != "webhook":
+            return self
+        if not self.webhook_url or not self.webhook_url.startswith(("https://", "http://")):
+            raise ValueError(
+                "bot.mode = webhook needs bot.webhook_url, e.g. https://bot.example.com/tg"
+            )
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+        if not _WEBHOOK_SECRET.fullmatch(secret):
+            raise ValueError(
+                "bot.mode = webhook needs bot.webhook_secret (FLEETBOT_BOT__WEBHOOK_SECRET): "
+                "1-256 characters of A-Z, a-z, 0-9, _ and -"
+            )
+        host, _, port = self.webhook_listen.rpartition(":")
+        if not host or not port.isascii() or not port.isdigit():
+            raise ValueError("bot.webhook_listen must be HOST:PORT, e.g. 127.0.0.1:8081")
+        return self
 
 
 class SchedulerConfig(BaseModel):
@@ -94,7 +121,7 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """The configured secrets in plain text, for the log scrubber to replace."""
-        secrets = (self.bot.token, self.secret_key)
+        secrets = (self.bot.token, self.bot.webhook_secret, self.secret_key)
         values = [secret.get_secret_value() for secret in secrets if secret is not None]
         if self.storage.db_url and (password := urlsplit(self.storage.db_url).password):
             values.append(password)

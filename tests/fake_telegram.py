@@ -4,8 +4,10 @@ Faithful where fleetbot depends on it: the ``/bot<token>/<method>`` and
 ``/file/bot<token>/<path>`` routes, ``{"ok": ..., "result" | "error_code"}`` envelopes,
 long polling with ``offset`` confirmation, form and multipart bodies with JSON-encoded
 nested fields (as aiogram sends them), per-chat message ids, "message is not modified",
-429 with ``parameters.retry_after``, 401 for a wrong token, connection refused while down.
-Simplified: private chats only, no webhooks, media are stored as opaque bytes.
+429 with ``parameters.retry_after``, 401 for a wrong token, connection refused while down,
+and webhooks: after ``setWebhook`` updates are POSTed to its URL in order with the
+``X-Telegram-Bot-Api-Secret-Token`` header and kept until answered 2xx, and getUpdates
+answers 409 until ``deleteWebhook``. Simplified: media are stored as opaque bytes.
 
 Tests inject updates (``inject_message``, ``inject_callback``), wait on conditions
 (``wait_for``, ``wait_for_message``) and inject faults (``retry_after``, ``fail_next``,
@@ -24,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import BodyPartReader, web
 
 BOT_ID = 424242
@@ -86,6 +89,11 @@ class FakeBotAPI:
         self._runner: web.AppRunner | None = None
         self._app: web.Application | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # Webhook mode (setWebhook): updates are POSTed there instead of handed to getUpdates.
+        self.webhook_url: str | None = None
+        self.webhook_secret: str | None = None
+        self.webhook_answers: list[int] = []  # HTTP status of every delivery attempt
+        self._delivering = asyncio.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -229,9 +237,32 @@ class FakeBotAPI:
 
     def _push(self, update: dict[str, Any]) -> None:
         self._updates.append({"update_id": next(self._update_ids), **update})
-        task = asyncio.get_running_loop().create_task(self._notify())
+        work = self._deliver() if self.webhook_url else self._notify()
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)  # kept until done: waiters are woken from async code only
         task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self) -> None:
+        """POST pending updates to the webhook in order, as Telegram does; an update the
+        bot does not answer with 2xx stays pending and is tried again."""
+        async with self._delivering:
+            headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook_secret or ""}
+            async with aiohttp.ClientSession() as http:
+                for _ in range(50):  # bounded: a bot that never answers is not retried forever
+                    if not self._updates or not self.webhook_url:
+                        return
+                    update = self._updates[0]
+                    try:
+                        async with http.post(self.webhook_url, json=update, headers=headers) as r:
+                            self.webhook_answers.append(r.status)
+                            ok = 200 <= r.status < 300
+                    except aiohttp.ClientError:
+                        ok = False
+                    if ok:
+                        self._updates.pop(0)
+                    else:
+                        await asyncio.sleep(0.5)  # Telegram's retry delay, scaled down
+                    await self._notify()
 
     async def _notify(self) -> None:
         async with self._changed:
@@ -336,12 +367,42 @@ class FakeBotAPI:
         return self._me()
 
     async def _m_deleteWebhook(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        self.webhook_url = self.webhook_secret = None
         return True
+
+    async def _m_setWebhook(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        self.webhook_url = str(params["url"])
+        self.webhook_secret = params.get("secret_token")
+        if self._updates:
+            self._push_pending()
+        return True
+
+    async def _m_getWebhookInfo(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        return {
+            "url": self.webhook_url or "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+
+    def _push_pending(self) -> None:
+        task = asyncio.get_running_loop().create_task(self._deliver())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _m_setMyCommands(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         return True
 
     async def _m_getUpdates(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        if self.webhook_url:
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 409,
+                    "description": "Conflict: can't use getUpdates method while webhook is "
+                    "active; use deleteWebhook to delete the webhook first",
+                },
+                status=409,
+            )
         offset = int(params.get("offset") or 0)
         if offset:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]

@@ -79,8 +79,10 @@ class Fleet:
                 os.close(read_end)
                 os.close(write_end)
         self.procs.append(proc)
-        await self.api.wait_for(
-            lambda call: call.method == "getUpdates" and self.api.calls.index(call) >= seen,
+        await self.api.wait_for(  # polling, or a webhook registered: ready for updates
+            lambda call: (
+                call.method in ("getUpdates", "setWebhook") and self.api.calls.index(call) >= seen
+            ),
             within=START_TIMEOUT_S,
         )
         return proc
