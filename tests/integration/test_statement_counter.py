@@ -1,17 +1,52 @@
-"""The benchmark's statement counter counts what Tortoise really sends (real SQLite)."""
+"""The benchmark's statement counter counts what Tortoise really sends.
+
+On real SQLite always; on PostgreSQL too when FLEETBOT_TEST_PG_URL names a server (a fresh
+database is created for the test and dropped after), since the bench runs on both.
+"""
 
 import logging
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import pytest
 from tortoise.log import db_client_logger
 from tortoise.transactions import in_transaction
 
 from automation.summary import load_progress
 from bench.statements import counting_statements
+from storage.config import StorageConfig
 from storage.db import Database
 from storage.models import Account, Run, RunItem, RunKind, Trigger
 
+PG_URL = os.environ.get("FLEETBOT_TEST_PG_URL")
 
-async def test_counts_each_statement_a_known_query_sends(db: Database) -> None:
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    if request.param == "sqlite":
+        async with Database(StorageConfig(data_dir=tmp_path / "data")) as db:
+            yield db
+        return
+    if not PG_URL:
+        pytest.skip("FLEETBOT_TEST_PG_URL not set")
+    import asyncpg  # noqa: PLC0415  (optional dependency)
+
+    name = f"fleetbot_test_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(PG_URL.replace("postgres://", "postgresql://", 1))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = urlunsplit(urlsplit(PG_URL)._replace(path=f"/{name}"))
+    try:
+        async with Database(StorageConfig(data_dir=tmp_path / "data", db_url=url)) as db:
+            yield db
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_counts_each_statement_a_known_query_sends(any_db: Database) -> None:
     with counting_statements() as counter:
         await Account.create(label="a1", site="demo", username="u1")
     assert counter.count == 1  # one INSERT
