@@ -35,7 +35,7 @@ setup_python() {
 browser_found() {
     "$VENV/bin/python" - <<'PY' 2>/dev/null
 import asyncio, sys
-from automation.browser import locate_chromium
+from automation.chromium import locate_chromium
 from bot.config import load_settings
 try:
     print(asyncio.run(locate_chromium(load_settings().automation)))

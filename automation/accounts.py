@@ -15,12 +15,16 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from tortoise.transactions import in_transaction
 
+from automation.cooldown import resting_until
 from automation.errors import FleetbotError
+from automation.retention import account_artifacts
+from automation.retention import remove as remove_artifacts
 from automation.session_files import StorageState
 from automation.sites import SITE_NAMES
 from storage.crypto import SecretBox
@@ -89,6 +93,8 @@ class AccountView:
     has_password: bool
     has_session: bool
     failure_streak: int
+    # Set while a site's rate limit keeps the account out of runs (automation.cooldown).
+    cooldown_until: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``accounts list --json`` shape."""
@@ -103,6 +109,7 @@ class AccountView:
             "has_password": self.has_password,
             "has_session": self.has_session,
             "failure_streak": self.failure_streak,
+            "cooldown_until": self.cooldown_until.isoformat() if self.cooldown_until else None,
         }
 
 
@@ -177,7 +184,7 @@ def check_accounts_csv(data: bytes) -> tuple[list[AccountRow], list[str]]:
 def _check_records(reader: csv.DictReader[str]) -> tuple[list[AccountRow], list[str]]:
     header = [name.strip().lower() for name in reader.fieldnames or []]
     missing = [c for c in _REQUIRED if c not in header]
-    unknown = [c for c in header if c not in CSV_COLUMNS]
+    unknown = [n for n, c in enumerate(header, 1) if c not in CSV_COLUMNS]
     if missing or unknown:
         return [], [_header_problem(missing, unknown)]
     reader.fieldnames = header
@@ -207,14 +214,19 @@ def _check_records(reader: csv.DictReader[str]) -> tuple[list[AccountRow], list[
     return rows, problems
 
 
-def _header_problem(missing: list[str], unknown: list[str]) -> str:
+def _header_problem(missing: list[str], unknown: list[int]) -> str:
+    """Say what is wrong with line 1 by column position, never by its text.
+
+    A file without its header line has an account as line 1: quoting its cells would echo
+    a password or a proxy URL with its password.
+    """
     parts = []
     if missing:
         parts.append("missing column(s) " + ", ".join(missing))
     if unknown:
-        parts.append("unknown column(s) " + ", ".join(repr(c) for c in unknown))
+        parts.append("unknown column(s) at position " + ", ".join(map(str, unknown)))
     expected = ",".join(CSV_COLUMNS)
-    return f"line 1: {'; '.join(parts)} (expected header {expected})"
+    return f"line 1: {'; '.join(parts)} (line 1 must be the header {expected}; is it missing?)"
 
 
 def _row(values: dict[str, str], line: int, problems: list[str]) -> AccountRow | None:
@@ -254,10 +266,14 @@ def close_labels(label: str, known: list[str]) -> list[str]:
 
 
 class AccountService:
-    """Creates, changes and lists accounts; encrypts secrets with the database's key."""
+    """Creates, changes and lists accounts; encrypts secrets with the database's key.
 
-    def __init__(self, secrets: SecretBox) -> None:
+    Given the data dir, removing an account removes its screenshots and traces too.
+    """
+
+    def __init__(self, secrets: SecretBox, data_dir: Path | None = None) -> None:
         self._secrets = secrets
+        self._data_dir = data_dir
 
     async def import_csv(self, data: bytes) -> list[str]:
         """Import an accounts CSV: every row valid and new, or nothing written."""
@@ -324,11 +340,14 @@ class AccountService:
         return account
 
     async def remove(self, label: str) -> None:
-        """Delete an account and its run history; refuse while an item of it is running."""
+        """Delete an account, its run history and its artifacts; refuse while it runs."""
         account = await self.get(label)
         if await RunItem.exists(account_id=account.id, status=ItemStatus.RUNNING):
             raise AccountError(f"account {label!r} is in a running item; cancel that run first")
+        files = await account_artifacts(self._data_dir, account.id) if self._data_dir else []
         await account.delete()
+        if self._data_dir:
+            await remove_artifacts(self._data_dir, files)
 
     async def set_session(self, label: str, state: StorageState) -> int:
         """Store a session (encrypted); returns the number of cookies kept."""
@@ -354,6 +373,7 @@ class AccountService:
                 has_password=a.password_enc is not None,
                 has_session=a.session_state_enc is not None,
                 failure_streak=a.failure_streak,
+                cooldown_until=resting_until(a.cooldown_until),
             )
             for a in accounts
         ]

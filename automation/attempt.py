@@ -38,6 +38,7 @@ from automation.sites.base import (
     SiteAdapter,
     VideoToUpload,
     WarmupReport,
+    masks,
 )
 from automation.sites.playwright_errors import map_playwright_error, playwright_errors
 from storage.crypto import SecretBox
@@ -172,7 +173,7 @@ class Attempts:
     async def _ask(self, item: RunItem, page: Page, prompt: str) -> str:
         screenshot = b""
         with contextlib.suppress(PlaywrightError):
-            screenshot = await page.screenshot()
+            screenshot = await page.screenshot(mask=masks(page, self._adapter(item.account.site)))
         question = Question(item.run_id, item.id, item.account.label, prompt, screenshot)
         timeout = self._config.verification_timeout_s
         try:
@@ -200,7 +201,9 @@ class Attempts:
             await asyncio.to_thread(folder.mkdir, mode=0o700, parents=True, exist_ok=True)
             shot = folder / f"{stem}.png"
             async with asyncio.timeout(SCREENSHOT_TIMEOUT_S):
-                await page.screenshot(path=shot, full_page=False)
+                await page.screenshot(
+                    path=shot, full_page=False, mask=masks(page, self._adapter(item.account.site))
+                )
             failure.screenshot = str(shot)
         except (PlaywrightError, TimeoutError, OSError):
             log.info("no screenshot for item %d (the page was gone)", item.id)

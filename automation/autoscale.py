@@ -26,33 +26,27 @@ Readings never block the loop (``psutil.cpu_percent(interval=None)`` compares wi
 previous call). The idea of judging overload over a window of snapshots follows
 crawlee-python's AutoscaledPool and Snapshotter; the code is ours.
 
-The level is also published in the ``setting`` table (``publish_level``), so a separate
-process (``fleetbot runs show``) can tell how many accounts a runner drives right now.
+The runner publishes the level it uses with its heartbeat (``automation/presence.py``), so
+other processes (``fleetbot runs show``, ``/status``) can tell what each runner does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
 import psutil
 
-from automation.leases import owner_is_dead
-from storage.models import ItemStatus, RunItem, Setting
-
 log = logging.getLogger(__name__)
 
 LAG_TICK_S = 0.1  # the loop-lag probe's own period inside one sampling interval
-_KEY_PREFIX = "concurrency:"
 
 
 @dataclass(frozen=True)
@@ -177,72 +171,3 @@ async def _worst_lag_ms(period_s: float) -> float:
         await asyncio.sleep(tick)  # the probe itself: its lateness is the loop's lag
         worst = max(worst, (time.monotonic() - before - tick) * 1000)
     return worst
-
-
-# -- the published level (read by `fleetbot runs show`, another process) ---------------------
-
-
-@dataclass(frozen=True)
-class PublishedLevel:
-    """A runner's concurrency as it last wrote it."""
-
-    owner: str
-    level: int
-    auto: bool
-    max_level: int
-
-    def describe(self) -> str:
-        """One line for people, e.g. ``runner 4242@host: concurrency 3 (auto, up to 8)``."""
-        host, pid, *_ = [*self.owner.split(":"), "?"]  # leases.new_owner: host:pid:start:token
-        mode = f" (auto, up to {self.max_level})" if self.auto else ""
-        return f"runner {pid}@{host}: concurrency {self.level}{mode}"
-
-
-def _key(owner: str) -> str:
-    # Lease owners embed the host name and can outgrow the 64-character key column.
-    return _KEY_PREFIX + hashlib.sha256(owner.encode()).hexdigest()[:32]
-
-
-async def publish_level(level: PublishedLevel) -> None:
-    """Store a runner's current level (one small upsert; callers write only on change)."""
-    value = json.dumps(
-        {"owner": level.owner, "level": level.level, "auto": level.auto, "max": level.max_level}
-    )
-    await Setting.update_or_create(key=_key(level.owner), defaults={"value": value})
-
-
-async def withdraw_level(owner: str) -> None:
-    """Forget a stopped runner's level."""
-    await Setting.filter(key=_key(owner)).delete()
-
-
-async def withdraw_dead_levels(me: str) -> int:
-    """Forget levels left by runners that died without withdrawing them; returns how many."""
-    rows = await Setting.filter(key__startswith=_KEY_PREFIX).values("key", "value")
-    dead = [row["key"] for row in rows if owner_is_dead(json.loads(row["value"])["owner"], me)]
-    if dead:
-        await Setting.filter(key__in=dead).delete()
-    return len(dead)
-
-
-async def published_levels(owners: Iterable[str]) -> list[PublishedLevel]:
-    """The levels these runners published, in the order given; unknown owners are skipped."""
-    wanted = {_key(owner): owner for owner in owners}
-    rows = await Setting.filter(key__in=list(wanted)).values("key", "value")
-    found: dict[str, PublishedLevel] = {}
-    for row in rows:
-        data = json.loads(row["value"])
-        found[row["key"]] = PublishedLevel(
-            wanted[row["key"]], int(data["level"]), bool(data["auto"]), int(data["max"])
-        )
-    return [found[key] for key in wanted if key in found]
-
-
-async def levels_for_run(run_id: int) -> list[PublishedLevel]:
-    """The levels of the runners holding this run's running items right now."""
-    owners = await (
-        RunItem.filter(run_id=run_id, status=ItemStatus.RUNNING, lease_owner__isnull=False)
-        .distinct()
-        .values_list("lease_owner", flat=True)
-    )
-    return await published_levels(sorted({str(owner) for owner in owners}))

@@ -14,44 +14,37 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
-import psutil
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
+from automation.chromium import (
+    child_environment,
+    find_chromium,
+    is_root,
+    launch_args,
+    lower_browser_priority,
+    sandbox_warning,
+)
 from automation.config import AutomationConfig
-from automation.errors import BrowserCrashed, BrowserNotFound, SessionRejected
-from automation.sites.playwright_errors import first_line
+from automation.errors import (
+    BrowserCrashed,
+    BrowserNotFound,
+    BrowserUnavailable,
+    SessionRejected,
+)
+from automation.sites.playwright_errors import first_line, map_playwright_error
+from storage.closing import Closing
 
 log = logging.getLogger(__name__)
 
-# Flags that keep Chromium quiet on machines without internet and in containers.
-BASE_ARGS = (
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-)
 CLOSE_TIMEOUT_S = 10.0
+RELAUNCH_FIRST_S = 1.0
+RELAUNCH_MAX_S = 30.0
 SHUTDOWN_TIMEOUT_S = 20.0
-SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-HEADLESS_SHELL = "chromium-headless-shell"
-# Debian's /usr/bin/chromium-headless-shell is a shell script that runs this binary without
-# exec, leaving a shell between Playwright and the browser: launch the binary itself.
-DEBIAN_HEADLESS_SHELL = "/usr/lib/chromium/chromium-headless-shell"
-INSTALL_HELP = (
-    "no Chromium found: set automation.executable_path, or install one with "
-    "`playwright install chromium` (or, on Debian/Ubuntu, "
-    "`apt-get install chromium chromium-headless-shell`)"
-)
 
 
 @dataclass(frozen=True)
@@ -72,58 +65,6 @@ class ProxySettings:
         return proxy
 
 
-def launch_args(config: AutomationConfig) -> list[str]:
-    """Chromium's command-line flags for this config."""
-    args = [*BASE_ARGS, *config.browser_args]
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--no-sandbox" not in args:
-        args.append("--no-sandbox")  # Chromium refuses to start as root with its sandbox
-    return args
-
-
-def find_chromium(config: AutomationConfig, playwright_path: str | None) -> str:
-    """The browser to launch: config, else the lightest Chromium that can do the job.
-
-    Headless launches prefer a headless shell (Playwright's own, else the system's): it
-    costs about a third of the CPU of the full browser per page. Headed work (a visible
-    login window) needs the full Chromium: Playwright's own, else one on PATH.
-    """
-    if config.executable_path:
-        if not Path(config.executable_path).is_file():
-            raise BrowserNotFound(
-                f"automation.executable_path = {config.executable_path!r} does not exist"
-            )
-        return config.executable_path
-    candidates: list[str | None] = []
-    if config.headless:
-        candidates += playwright_headless_shells(playwright_path)
-        candidates += [DEBIAN_HEADLESS_SHELL, shutil.which(HEADLESS_SHELL)]
-    candidates.append(playwright_path)
-    candidates += [shutil.which(name) for name in SYSTEM_BROWSERS]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return candidate
-    raise BrowserNotFound(INSTALL_HELP)
-
-
-def playwright_headless_shells(playwright_path: str | None) -> list[str]:
-    """Playwright's downloaded headless shells next to its Chromium, newest first."""
-    if not playwright_path:
-        return []
-    # <browsers>/chromium-REV/chrome-linux64/chrome -> <browsers>
-    browsers = Path(playwright_path).parent.parent.parent
-    found = [
-        *browsers.glob("chromium_headless_shell-*/chrome-headless-shell-*/chrome-headless-shell"),
-        *browsers.glob("chromium_headless_shell-*/chrome-linux/headless_shell"),
-    ]
-    return [str(path) for path in sorted(found, reverse=True)]
-
-
-def is_browser_process(name: str) -> bool:
-    """Whether a process name is a Chromium, Chrome or headless-shell process."""
-    lowered = name.lower()
-    return "chrom" in lowered or "headless_shell" in lowered
-
-
 @dataclass(eq=False)
 class _Generation:
     """One Playwright driver plus one browser; replaced whole on recycle or crash."""
@@ -141,7 +82,7 @@ class _Generation:
     watchdogs: set[asyncio.Timeout] = field(default_factory=set)
 
 
-class BrowserPool:
+class BrowserPool(Closing):
     """Hands out fresh browser contexts and keeps one healthy browser behind them."""
 
     def __init__(self, config: AutomationConfig) -> None:
@@ -154,6 +95,8 @@ class BrowserPool:
         self._generations = 0
         self.contexts_opened = 0
         self.executable: str | None = None
+        self._down_until = 0.0  # loop time before which no relaunch is tried
+        self._down_for = 0.0
 
     @property
     def stats(self) -> dict[str, Any]:
@@ -174,6 +117,8 @@ class BrowserPool:
         if self._started:
             raise RuntimeError("browser pool already started")
         self._started = True
+        if warning := sandbox_warning(self._config, root=is_root()):
+            log.warning("%s", warning)
         try:
             async with self._lock:
                 self._current = await self._launch()
@@ -181,14 +126,6 @@ class BrowserPool:
             await self.close()
             raise
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Close every browser and Playwright driver; safe to call twice."""
@@ -234,6 +171,7 @@ class BrowserPool:
                 executable_path=self.executable,
                 headless=config.headless,
                 args=launch_args(config),
+                env=child_environment(),
             )
         except PlaywrightError as exc:
             raise BrowserNotFound(f"cannot start {self.executable}: {first_line(exc)}") from None
@@ -249,13 +187,31 @@ class BrowserPool:
             if gen is None or gen.dead or gen.retiring:
                 if gen is not None:
                     self._retire(gen)
-                gen = self._current = await self._launch()
+                gen = self._current = await self._relaunch()
             gen.opened += 1
             gen.active += 1
             self.contexts_opened += 1
             if gen.opened >= self._config.recycle_after:
                 gen.retiring = True
             return gen
+
+    async def _relaunch(self) -> _Generation:
+        """A new browser for items, backing off while none can be had (a browser server
+        that is down): meanwhile items fail fast with BrowserUnavailable, uncounted."""
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._down_until:
+            raise BrowserUnavailable(
+                f"no browser yet (next try in {self._down_until - loop.time():.0f}s)"
+            )
+        try:
+            gen = await self._launch()
+        except BrowserNotFound as exc:
+            self._down_for = min(RELAUNCH_MAX_S, self._down_for * 2 or RELAUNCH_FIRST_S)
+            self._down_until = loop.time() + self._down_for
+            log.warning("%s; trying again in %.0fs", exc, self._down_for)
+            raise BrowserUnavailable(str(exc)) from None
+        self._down_for = 0.0
+        return gen
 
     def _retire(self, gen: _Generation) -> None:
         self._old.add(gen)
@@ -285,7 +241,8 @@ class BrowserPool:
             )
         except PlaywrightError as exc:
             gen.watchdogs.discard(watchdog)  # the error says it already: no cancel on top
-            if gen.browser.is_connected() and not gen.dead:
+            gone = isinstance(map_playwright_error(exc, "browser", "opening"), BrowserCrashed)
+            if gen.browser.is_connected() and not gen.dead and not gone:
                 # A live browser refused this context: the account's saved session (or
                 # proxy) is malformed. That is the item's problem, not the browser's, and
                 # retrying it would fail the same way. Playwright's text names the bad
@@ -342,23 +299,6 @@ class BrowserPool:
             await self._release(gen)
 
 
-def lower_browser_priority(niceness: int) -> int:
-    """Renice this process's Chromium processes; the renderers they fork inherit it.
-
-    On a small machine busy pages would otherwise starve the event loop that runs the bot,
-    the scheduler and the runner. Returns how many processes were changed.
-    """
-    changed = 0
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            if is_browser_process(proc.name()) and proc.nice() < niceness:
-                proc.nice(niceness)
-                changed += 1
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return changed
-
-
 def _mark_dead(gen: _Generation) -> None:
     if not gen.dead and not gen.closing:
         log.warning("browser %d disconnected", gen.number)
@@ -390,9 +330,3 @@ async def _shutdown(gen: _Generation) -> None:
         log.warning("browser %d did not close within %.0fs", gen.number, SHUTDOWN_TIMEOUT_S)
         return
     log.info("browser %d closed after %d contexts", gen.number, gen.opened)
-
-
-async def locate_chromium(config: AutomationConfig) -> str:
-    """Find the browser a launch would use, without launching it."""
-    async with async_playwright() as playwright:
-        return await asyncio.to_thread(find_chromium, config, playwright.chromium.executable_path)

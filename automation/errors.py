@@ -16,13 +16,16 @@ fleetbot raises on purpose, wherever it is defined::
     └── SiteError                          driving a site failed for one item
         ├── TransientSiteError             worth retrying with backoff: timeouts, network, 5xx
         │   ├── BrowserCrashed             the browser or its connection went away mid-item
+        │   ├── BrowserUnavailable         no browser could be (re)started: not an attempt
         │   └── ItemTimeout                the item ran past automation.item_timeout_s
         └── PermanentSiteError             retrying cannot help; fail the item at once
             ├── LoginRequired              bad credentials or no way to log in -> needs_login
             ├── SessionRejected            the browser refused the saved session -> needs_login
             ├── VerificationRequired       a human was asked and none answered -> needs_attention
             ├── AccountBlocked             the site says the account cannot act -> needs_attention
-            └── UploadRejected             the site refused the file or the post
+            ├── UploadRejected             the site refused the file or the post
+            ├── RateLimited                "too many attempts": the account rests (cooldown.py)
+            └── SiteChanged                a selector the adapter needs is gone (a redesign)
 
     StorageError                           storage/errors.py: the database cannot be used
     ├── SecretKeyError                     missing, malformed or wrong encryption key
@@ -81,6 +84,14 @@ class BrowserCrashed(TransientSiteError):
     """The browser, its context or the remote browser connection died mid-item."""
 
 
+class BrowserUnavailable(TransientSiteError):
+    """No browser could be launched or reached for the item (a browser server is down).
+
+    The item never reached the site, so the attempt is not counted: it waits and comes
+    back however long the outage lasts.
+    """
+
+
 class ItemTimeout(TransientSiteError):
     """The item ran past its deadline."""
 
@@ -120,3 +131,23 @@ class AccountBlocked(PermanentSiteError):
 
 class UploadRejected(PermanentSiteError):
     """The site refused the uploaded file or the post."""
+
+
+class RateLimited(PermanentSiteError):
+    """The site refuses more attempts for now; the account rests for ``cooldown_s``.
+
+    Retrying soon makes it worse (peers report that waiting hours is what works), so the
+    item fails and ``automation.cooldown`` keeps the account out of runs until then.
+    """
+
+    def __init__(self, message: str, cooldown_s: float) -> None:
+        super().__init__(message)
+        self.cooldown_s = cooldown_s
+
+
+class SiteChanged(PermanentSiteError):
+    """An element the adapter needs is missing: the site's markup changed.
+
+    Retrying cannot help; an operator overrides the selector in config (the message names
+    the config key) after ``fleetbot sites check`` shows which one broke.
+    """

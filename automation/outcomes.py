@@ -7,6 +7,8 @@ tested without a browser or a database::
     success                               succeeded, result              health ok, streak 0,
                                                                          session saved
     transient error, attempts left        pending, not_before=backoff    (untouched)
+    no browser could be started           pending, not_before=backoff,   (untouched)
+                                          attempt not counted
     transient error on the last attempt   failed                         streak + 1
     permanent error                       failed                         streak + 1, health
                                                                          the error implies
@@ -29,7 +31,8 @@ from typing import Any
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from automation.errors import SiteError, TransientSiteError
+from automation import cooldown
+from automation.errors import BrowserUnavailable, SiteError, TransientSiteError
 from automation.sites.base import PostRef, WarmupReport, result_of
 from storage.models import Account, Health, ItemStatus, RunItem
 
@@ -63,7 +66,10 @@ class Changes:
 
 
 def will_retry(error: SiteError, attempts: int, max_attempts: int) -> bool:
-    """Whether a failed attempt is tried again: transient errors, while attempts remain."""
+    """Whether a failed attempt is tried again: transient errors, while attempts remain,
+    and always when no browser was there to attempt anything."""
+    if isinstance(error, BrowserUnavailable):
+        return True
     return isinstance(error, TransientSiteError) and attempts < max_attempts
 
 
@@ -111,11 +117,14 @@ def failure_changes(
     account: dict[str, Any] = dict(_RELEASED)
     if will_retry(error, attempts, max_attempts):
         item |= {"status": ItemStatus.PENDING, "not_before": now + delay}
+        if isinstance(error, BrowserUnavailable):
+            item["attempts"] = F("attempts") - 1
         return Changes(item, account, "retrying")
     item |= {"status": ItemStatus.FAILED, "finished_at": now}
     account["failure_streak"] = F("failure_streak") + 1
     if error.health is not None:
         account["health"] = Health(error.health)
+    account |= cooldown.account_changes(error, now)  # a rate limit rests the account
     return Changes(item, account, "failed")
 
 

@@ -28,16 +28,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from automation import cooldown
 from automation.attempt import Attempts
-from automation.autoscale import (
-    Autoscaler,
-    PublishedLevel,
-    publish_level,
-    withdraw_dead_levels,
-    withdraw_level,
-)
+from automation.autoscale import Autoscaler
 from automation.browser import BrowserPool
 from automation.config import AutomationConfig, SitesConfig
+from automation.errors import SiteError
 from automation.leases import new_owner
 from automation.leasing import Claimed, Leases, utcnow
 from automation.outcomes import (
@@ -49,6 +45,12 @@ from automation.outcomes import (
     interrupted_changes,
     store,
     success_changes,
+)
+from automation.presence import (
+    PublishedLevel,
+    publish_level,
+    withdraw_dead_levels,
+    withdraw_level,
 )
 from automation.reporting import ItemEvent, NoOperator, NullReporter, Operator, Reporter
 from automation.runs import RunService
@@ -115,6 +117,11 @@ class Runner:
         """Items this runner is driving right now."""
         return len(self._tasks)
 
+    @property
+    def lease_s(self) -> float:
+        """How long a lease of this runner lasts without a heartbeat."""
+        return self._config.lease_s
+
     async def __aenter__(self) -> Self:
         if self._started:
             raise RuntimeError("runner already started")
@@ -158,8 +165,8 @@ class Runner:
             self._published_level = None
             try:
                 await asyncio.shield(withdraw_level(self.owner))
-            except Exception:  # a stale level is harmless: `runs show` reads live leases only
-                log.warning("could not withdraw this runner's published level", exc_info=True)
+            except Exception:  # harmless: its heartbeat goes stale and it stops being listed
+                log.warning("could not withdraw this runner's heartbeat row", exc_info=True)
 
     async def run_until_settled(self, run_id: int) -> None:
         """Drive one run's items (and only those) until every one is final."""
@@ -199,26 +206,27 @@ class Runner:
         if free > 0:
             for claimed in await self._claim(run_id, free):
                 self._start(claimed)
-        if run_id is not None and not self._tasks and await self._run_done(run_id):
+        if run_id is not None and not self._tasks and not await self._leases.run_open(run_id):
             await self._settle(run_id)
             return True
         return False
 
     async def _publish_level(self) -> None:
-        """Let other processes (`fleetbot runs show`) see this runner's level; on change only."""
+        """Tell other processes (`runs show`, /status) this runner's level and load; on a
+        level change and with every heartbeat."""
         level = PublishedLevel(
             self.owner,
             self.concurrency,
             self.autoscaler is not None,
             self._config.max_concurrency if self.autoscaler is not None else self.concurrency,
+            in_flight=len(self._tasks),
         )
         await publish_level(level)
         self._published_level = self.concurrency
 
-    async def _run_done(self, run_id: int) -> bool:
-        return not await self._leases.run_open(run_id)
-
     async def _claim(self, run_id: int | None, free: int) -> list[Claimed]:
+        for resting_run in await cooldown.skip_cooling(run_id, utcnow()):  # rate-limited
+            await self._settle(resting_run)
         busy = {claimed.account_id for claimed in self._claimed.values()}
         claimed = await self._leases.claim(run_id, free, busy)
         if claimed:
@@ -256,13 +264,14 @@ class Runner:
         return recovered
 
     async def _renew_leases(self) -> None:
+        """The heartbeat: renew what this runner holds and say it is alive."""
         interval = self._config.lease_s / 3
         while True:
             await asyncio.sleep(interval)
-            if not self._claimed:
-                continue
             try:
-                await self._leases.renew(list(self._claimed))
+                if self._claimed:
+                    await self._leases.renew(list(self._claimed))
+                await self._publish_level()
             except STORAGE_ERRORS as exc:
                 self.health.failed("renewing leases", exc)
             else:
@@ -280,23 +289,29 @@ class Runner:
     async def _run_item(self, claimed: Claimed) -> None:
         try:
             await self._attempt(claimed)
-        except asyncio.CancelledError:
-            await asyncio.shield(self._interrupted(claimed))
+        except asyncio.CancelledError:  # run cancelled, or this runner stops
+            cancelled = claimed.item_id in self._cancelling
+            changes = interrupted_changes(cancelled, utcnow())
+            await asyncio.shield(self._store_at_once(claimed, changes, settle=cancelled))
             raise
         except STORAGE_ERRORS as exc:  # could not even read the item: recovery redoes it
             self.health.failed(f"starting item {claimed.item_id}", exc)
+        except Exception as exc:  # a bug of ours: record it, never leave the row running
+            log.error("item %d: unexpected error in the runner", claimed.item_id, exc_info=exc)
+            error = SiteError(f"unexpected {type(exc).__name__} in the runner (see the log)")
+            changes = failure_changes(Failure(error), 0, 0, utcnow(), backoff(1, 0, 0, 1))
+            await self._store_at_once(claimed, changes, settle=True)
         finally:
             self._cancelling.discard(claimed.item_id)
 
-    async def _interrupted(self, claimed: Claimed) -> None:
-        cancelled = claimed.item_id in self._cancelling
-        changes = interrupted_changes(cancelled, utcnow())
+    async def _store_at_once(self, claimed: Claimed, changes: Changes, *, settle: bool) -> None:
+        """One try to store an item's end; if the database fails, recovery redoes it."""
         try:
             await store(claimed.item_id, claimed.account_id, self.owner, changes)
         except STORAGE_ERRORS as exc:  # its lease runs out and recovery puts it back
-            self.health.failed(f"putting item {claimed.item_id} back", exc)
+            self.health.failed(f"recording item {claimed.item_id}", exc)
             return
-        if cancelled:
+        if settle:
             await self._settle(claimed.run_id)
 
     async def _attempt(self, claimed: Claimed) -> None:

@@ -3,15 +3,27 @@
 Accepted: Playwright's own ``storage_state`` JSON, a JSON cookie list as browser
 cookie-export extensions write it (Cookie-Editor, EditThisCookie), and a Netscape
 ``cookies.txt``. Errors name the line or entry at fault but never a cookie's value.
+
+Everything is checked here, cookies and origins alike, against what Chromium accepts
+(measured with ``new_context(storage_state=...)``): one stored session it refuses would
+otherwise fail every item of that account, far from the import that caused it.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 MAX_SESSION_BYTES = 5 * 1024 * 1024
+MAX_COOKIE_BYTES = 4096  # name plus value, Chromium's limit
+MAX_EXPIRES = 253402300799.0  # 9999-12-31T23:59:59Z; Chromium refuses later expiries
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BAD_NAME = re.compile(r"[\x00-\x1f\x7f;=]")
+_BAD_VALUE = re.compile(r"[\x00-\x1f\x7f;]")
+_BAD_DOMAIN = re.compile(r"[\x00-\x20\x7f;/]")
 
 StorageState = dict[str, Any]
 
@@ -61,8 +73,36 @@ def _from_storage_state(doc: dict[str, Any]) -> StorageState:
         )
     return {
         "cookies": [_checked(i, c) for i, c in enumerate(cookies, 1)],
-        "origins": origins,
+        "origins": [_origin(i, o) for i, o in enumerate(origins, 1)],
     }
+
+
+def _origin(index: int, entry: Any) -> dict[str, Any]:
+    """One origin's localStorage, as Playwright restores it."""
+    where = f"origin {index}"
+    if not isinstance(entry, dict):
+        raise SessionFileError(f"{where}: expected an object")
+    origin = entry.get("origin")
+    parts = urlsplit(origin) if isinstance(origin, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SessionFileError(f"{where}: 'origin' must be an http(s) URL such as https://host")
+    if entry.get("indexedDB"):
+        raise SessionFileError(
+            f"{where}: IndexedDB contents are not supported; save the state without them"
+        )
+    items = entry.get("localStorage", [])
+    if not isinstance(items, list):
+        raise SessionFileError(f"{where}: 'localStorage' must be a list")
+    storage = []
+    for k, item in enumerate(items, 1):
+        if not (
+            isinstance(item, dict)
+            and isinstance(item.get("name"), str)
+            and isinstance(item.get("value"), str)
+        ):
+            raise SessionFileError(f"{where}: localStorage entry {k} needs a 'name' and a 'value'")
+        storage.append({"name": item["name"], "value": item["value"]})
+    return {"origin": f"{parts.scheme}://{parts.netloc}", "localStorage": storage}
 
 
 def _checked(index: int, cookie: Any) -> dict[str, Any]:
@@ -71,11 +111,12 @@ def _checked(index: int, cookie: Any) -> dict[str, Any]:
     for key in ("name", "value", "domain"):
         if not isinstance(cookie.get(key), str) or (key != "value" and not cookie[key]):
             raise SessionFileError(f"cookie {index}: missing or invalid '{key}'")
+    path = cookie.get("path") or "/"
     out: dict[str, Any] = {
         "name": cookie["name"],
         "value": cookie["value"],
         "domain": cookie["domain"],
-        "path": cookie.get("path") or "/",
+        "path": path if isinstance(path, str) else "",
         "expires": _number(index, cookie.get("expires", -1)),
         "httpOnly": bool(cookie.get("httpOnly", False)),
         "secure": bool(cookie.get("secure", False)),
@@ -84,7 +125,44 @@ def _checked(index: int, cookie: Any) -> dict[str, Any]:
     if same_site is None:
         raise SessionFileError(f"cookie {index}: sameSite must be Strict, Lax or None")
     out["sameSite"] = same_site
+    problem = _cookie_problem(out)
+    if problem:
+        raise SessionFileError(f"cookie {index} ({_shown(out['name'])}): {problem}")
     return out
+
+
+def _cookie_problem(cookie: dict[str, Any]) -> str | None:
+    """Why Chromium would refuse this cookie, or None. Never quotes the value."""
+    name, value, domain, path = cookie["name"], cookie["value"], cookie["domain"], cookie["path"]
+    lower, expires = name.lower(), cookie["expires"]
+    rules = (
+        (_BAD_NAME.search(name), "the name holds a control character, ';' or '='"),
+        (_BAD_VALUE.search(value), "the value holds a control character or ';'"),
+        (
+            len(name.encode()) + len(value.encode()) > MAX_COOKIE_BYTES,
+            f"name and value are longer than {MAX_COOKIE_BYTES} bytes",
+        ),
+        (_BAD_DOMAIN.search(domain) or not domain.strip("."), "'domain' is not a host name"),
+        (not path.startswith("/"), "'path' must start with /"),
+        (
+            expires != -1 and not 0 <= expires <= MAX_EXPIRES,
+            "'expires' must be -1 (a session cookie) or a Unix time before the year 10000",
+        ),
+        (
+            lower.startswith(("__secure-", "__host-")) and not cookie["secure"],
+            "a __Secure- or __Host- cookie must be secure",
+        ),
+        (
+            lower.startswith("__host-") and (path != "/" or domain.startswith(".")),
+            "a __Host- cookie must have path / and a domain without a leading dot",
+        ),
+    )
+    return next((message for broken, message in rules if broken), None)
+
+
+def _shown(name: str) -> str:
+    """A cookie's name for a message: names are not secret, but keep them printable."""
+    return repr(_CONTROL.sub("?", name[:40]))
 
 
 def _from_extension(index: int, cookie: Any) -> dict[str, Any]:
@@ -110,7 +188,7 @@ def _from_extension(index: int, cookie: Any) -> dict[str, Any]:
 
 
 def _from_netscape(text: str) -> list[dict[str, Any]]:
-    cookies = []
+    cookies: list[dict[str, Any]] = []
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         http_only = line.startswith("#HttpOnly_")
@@ -134,18 +212,20 @@ def _from_netscape(text: str) -> list[dict[str, Any]]:
             raise SessionFileError(f"line {lineno}: expiry is not a number") from None
         if not math.isfinite(expiry):
             raise SessionFileError(f"line {lineno}: expiry is not a finite number")
-        cookies.append(
-            {
-                "name": name,
-                "value": value,
-                "domain": domain,
-                "path": path or "/",
-                "expires": expiry if expiry > 0 else -1,
-                "httpOnly": http_only,
-                "secure": secure.upper() == "TRUE",
-                "sameSite": "Lax",
-            }
-        )
+        cookie = {
+            "name": name,
+            "value": value,
+            "domain": domain,
+            "path": path or "/",
+            "expires": expiry if expiry > 0 else -1,
+            "httpOnly": http_only,
+            "secure": secure.upper() == "TRUE",
+            "sameSite": "Lax",
+        }
+        try:
+            cookies.append(_checked(len(cookies) + 1, cookie))
+        except SessionFileError as exc:
+            raise SessionFileError(f"line {lineno}: {exc}") from None
     if not cookies:
         raise SessionFileError("session file holds no cookies")
     return cookies

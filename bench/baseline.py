@@ -14,7 +14,7 @@ from pathlib import Path
 
 from playwright.async_api import async_playwright
 
-from automation.browser import find_chromium, launch_args
+from automation.chromium import find_chromium, launch_args
 from automation.config import AutomationConfig
 from automation.sites.base import Credentials, ItemContext
 from automation.sites.demo.adapter import DemoAdapter

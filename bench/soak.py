@@ -23,7 +23,6 @@ import math
 import os
 import re
 import signal
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -32,14 +31,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import psutil
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: make the project importable
 
 from automation.sites.demo.server import DemoSite  # noqa: E402
 from automation.sites.demo.state import DemoSiteOptions  # noqa: E402
 from bench.botreply import ADMIN, add_demo_accounts, serve_env  # noqa: E402
+from bench.processes import (  # noqa: E402
+    db_counts,
+    tree_snapshot,
+)
 from tests.fake_telegram import Call, FakeBotAPI  # noqa: E402
 
 TOKEN = "123456:soak-token"
@@ -62,7 +63,6 @@ MEASURES: dict[str, Measure] = {
 # splits shared pages among every process mapping them, so another Chromium starting or
 # dying on the machine (the test suite's other worker) moved it by 20 % with no leak.
 ASSERTED: Measure = "unique_mb"
-_FINAL = "('succeeded', 'failed', 'skipped', 'cancelled')"
 _STATUS = re.compile(r"generation (\d+), (\d+) open contexts, (\d+) opened")
 _READY = re.compile(r"browser (\d+) ready")
 _CLOSED_CONTEXT = re.compile(r"context closed; browser (\d+) has (\d+) open")
@@ -249,91 +249,6 @@ def site_options(accounts: int) -> DemoSiteOptions:
 # -- reading the process tree and the database (worker threads) --------------------------
 
 
-def _is_browser(proc: psutil.Process) -> bool:
-    return "chrom" in proc.name().lower() and not any(
-        arg.startswith("--type=") for arg in proc.cmdline()
-    )
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """One reading of a process tree."""
-
-    mb: float
-    resident_mb: float
-    unique_mb: float
-    root_mb: float
-    browser_pid: int | None
-    renderers: int
-
-
-def _memory(proc: psutil.Process) -> tuple[int, int]:
-    """(PSS, USS) of one process; RSS for both where the kernel will not say."""
-    try:
-        info = proc.memory_full_info()
-        return int(info.pss), int(info.uss)
-    except (psutil.AccessDenied, AttributeError):
-        rss = int(proc.memory_info().rss)
-        return rss, rss
-
-
-def tree_snapshot(pid: int) -> Snapshot:
-    """PSS (else RSS) of pid and its descendants and of pid alone; browser; renderers."""
-    root = psutil.Process(pid)
-    root_pss, unique = _memory(root)
-    total = in_renderers = 0
-    browser: int | None = None
-    renderers = 0
-    for proc in root.children(recursive=True):
-        try:
-            pss, uss = _memory(proc)
-            total += pss
-            if "chrom" in proc.name().lower() and "--type=renderer" in proc.cmdline():
-                renderers += 1
-                in_renderers += pss
-                continue
-            unique += uss
-            if browser is None and "chrom" in proc.name().lower() and _is_browser(proc):
-                browser = proc.pid
-        except psutil.NoSuchProcess:
-            continue
-    tree_mb = (root_pss + total) / 2**20
-    resident_mb = tree_mb - in_renderers / 2**20
-    return Snapshot(
-        round(tree_mb, 1),
-        round(resident_mb, 1),
-        round(unique / 2**20, 1),
-        round(root_pss / 2**20, 1),
-        browser,
-        renderers,
-    )
-
-
-def browser_processes(pid: int) -> list[int]:
-    """Chromium browser (not helper) processes under pid now."""
-    found = []
-    for proc in psutil.Process(pid).children(recursive=True):
-        try:
-            if _is_browser(proc):
-                found.append(proc.pid)
-        except psutil.NoSuchProcess:
-            continue
-    return found
-
-
-def db_counts(db: Path) -> tuple[int, int, int, int]:
-    """(runs, unfinished runs, finished items, failed items), read-only."""
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
-        runs, open_runs = conn.execute(
-            "SELECT count(*), count(*) - count(finished_at) FROM run"
-        ).fetchone()
-        done, failed = conn.execute(
-            f"SELECT count(*), coalesce(sum(status = 'failed'), 0) FROM run_item "
-            f"WHERE status IN {_FINAL}"
-        ).fetchone()
-    return int(runs), int(open_runs), int(done), int(failed)
-
-
 # -- driving serve ---------------------------------------------------------------------
 
 
@@ -413,45 +328,6 @@ async def drive(
 # -- the script --------------------------------------------------------------------------
 
 
-def plot(soak: Soak, path: Path) -> None:
-    """Memory against finished items, with the recycles and the compared windows marked."""
-    import matplotlib  # noqa: PLC0415 - only the plot needs it
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    fig, axis = plt.subplots(figsize=(10, 4))
-    done = [s.items for s in soak.samples]
-    axis.plot(done, [s.mb for s in soak.samples], ".-", ms=3, label="serve + Chromium + driver")
-    axis.plot(done, [s.resident_mb for s in soak.samples], "-", color="tab:orange", label=RESIDENT)
-    axis.plot(done, [s.serve_mb for s in soak.samples], "-", color="tab:purple", label="serve")
-    for at in soak.recycled_at:
-        axis.axvline(at, color="grey", ls="--")
-    for centre, mb, name in (
-        (BASE_AT, soak.base_mb(ASSERTED), f"after {BASE_AT}"),
-        (soak.end_at, soak.end_mb(ASSERTED), "at the end"),
-    ):
-        axis.axvspan(centre - WINDOW, centre + WINDOW, color="tab:green", alpha=0.15)
-        axis.plot([centre], [mb], "s", color="tab:green", label=f"{name}: {mb} MB (median)")
-    limit = f"+15 % of the level after {BASE_AT}"
-    axis.axhline(soak.base_mb(ASSERTED) * 1.15, color="tab:red", ls=":", label=limit)
-    axis.set(
-        xlabel="account-items finished (dashed: browser recycled)",
-        ylabel="PSS (MB)",
-        title=(
-            f"Soak: {soak.items} warmups, {soak.accounts} accounts, concurrency "
-            f"{soak.concurrency}, recycle every {soak.recycle_after} "
-            f"({soak.change_pct(ASSERTED):+} % less renderers)"
-        ),
-    )
-    axis.set_ylim(bottom=0)
-    axis.legend(loc="lower center", ncol=2, fontsize="small")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 async def main(items: int, accounts: int, concurrency: int) -> Soak:
     """Everything the test's fixtures provide, then one soak."""
     options = site_options(accounts)
@@ -497,6 +373,8 @@ def cli() -> None:
     doc = soak.to_json()
     print(soak.report(), file=sys.stderr if args.json else sys.stdout)
     args.out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    from bench.soak_plot import plot  # noqa: PLC0415 - matplotlib only for the plot
+
     plot(soak, args.plot)
     print(f"plot: {args.plot}; figures: {args.out}", file=sys.stderr)
     if args.json:

@@ -27,10 +27,12 @@ from automation.accounts import AccountService
 from automation.browser import BrowserPool
 from automation.engine import make_runner
 from automation.errors import FleetbotError
+from automation.retention import ArtifactPruner
 from automation.runner import Runner
 from automation.runs import RunService
 from automation.scheduler import FleetScheduler, SchedulerSettings
 from automation.schedules import ScheduleService
+from automation.site_check import SiteChecker
 from automation.videoqueue import VideoQueue
 from bot.alerts import StorageAlerts
 from bot.config import ConfigError, Settings
@@ -109,6 +111,9 @@ async def build(settings: Settings) -> AsyncIterator[App]:
         db = await stack.enter_async_context(open_database(settings.storage, settings.secret_key))
         # One serve per database: refuse before touching any run.
         await stack.enter_async_context(ServeLock(settings.storage))
+        await stack.enter_async_context(
+            ArtifactPruner(data_dir, settings.storage.artifact_retention_days)
+        )
         await _check_token(bot)
         runs = RunService(data_dir)
         questions = QuestionBox()
@@ -158,7 +163,7 @@ async def build(settings: Settings) -> AsyncIterator[App]:
         dispatcher = Dispatcher(
             settings=settings,
             runs=runs,
-            accounts=AccountService(db.secrets),
+            accounts=AccountService(db.secrets, data_dir),
             media=MediaIntake(bot, runs, data_dir, limit_mb=settings.bot.download_limit_mb),
             launcher=Launcher(bot, runs, runner.wake),
             questions=questions,
@@ -166,8 +171,16 @@ async def build(settings: Settings) -> AsyncIterator[App]:
             schedules=ScheduleService(settings.scheduler.timezone),
             scheduler=scheduler,
             queue=VideoQueue(runs),
+            site_checks=SiteChecker(
+                pool,
+                settings.sites,
+                db.secrets,
+                navigation_timeout_s=settings.automation.navigation_timeout_s,
+            ),
         )
-        dispatcher.include_router(build_router(settings.bot.admins, settings.bot.language))
+        dispatcher.include_router(
+            build_router(settings.bot.admins, settings.bot.language, settings.bot.allowed_chats)
+        )
         yield App(settings, bot, dispatcher, runner, outbox, reporter)
 
 

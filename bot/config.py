@@ -44,6 +44,9 @@ class BotConfig(BaseModel):
 
     token: SecretStr | None = None
     admins: tuple[int, ...] = ()
+    # Group chats where admins may use the bot too; by default only private chats are
+    # answered, since everything the bot shows is seen by every member of a group.
+    allowed_chats: tuple[int, ...] = ()
     api_base: str | None = None
     # The largest file the bot downloads; the public Bot API allows 20 MB, a local Bot API
     # server (api_base) up to 2000.
@@ -108,6 +111,20 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Explicit values win, then the environment, then config.toml."""
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+def scrub_environment() -> list[str]:
+    """Drop every FLEETBOT_* variable from os.environ once the settings are loaded.
+
+    Children copy os.environ when they start: Playwright's driver at
+    ``async_playwright().start()``, and through it every Chromium process. The settings
+    hold everything fleetbot needs, so the key and the bot token leave the environment
+    before any child exists. Returns the names removed.
+    """
+    names = [name for name in os.environ if name.startswith(ENV_PREFIX)]
+    for name in names:
+        del os.environ[name]
+    return names
 
 
 def config_path(explicit: str | Path | None) -> Path | None:

@@ -39,6 +39,19 @@ class RedactingFormatter(logging.Formatter):
         return redact(text)
 
 
+class OneLineDriverNoise(logging.Filter):
+    """asyncpg's pool logs a full traceback each time it fails to reconnect while the
+    server is away; fleetbot's own ``storage error`` line already says so once. Keep the
+    driver's line at DEBUG, without the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Demote the record to a one-line DEBUG message."""
+        record.exc_info = None
+        record.exc_text = None
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
 def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
     """Configure the root logger once for this process; ``secrets`` never get printed."""
     handler = logging.StreamHandler(sys.stderr)
@@ -50,3 +63,5 @@ def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
     root.setLevel(level)
     for name in _QUIET:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    pool = logging.getLogger("asyncpg.pool")
+    pool.filters[:] = [OneLineDriverNoise()]

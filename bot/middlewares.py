@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, Message, TelegramObject, User
+from aiogram.enums import ChatType
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
 
 from automation.errors import FleetbotError
 from bot.i18n import Choice, Texts, pick_language, texts
@@ -24,20 +25,32 @@ REFUSAL_EVERY_S = 3600.0
 
 
 class AdminsOnly(BaseMiddleware):
-    """Only ``bot.admins`` reach a handler; others get one short refusal an hour."""
+    """Only ``bot.admins``, in a private chat or one of ``bot.allowed_chats``, reach a handler.
 
-    def __init__(self, admins: tuple[int, ...], language: Choice) -> None:
+    Others get one short refusal an hour, in private; in a group that is not allowed
+    nothing is said at all, since every member would read it (and whatever followed).
+    """
+
+    def __init__(
+        self, admins: tuple[int, ...], language: Choice, allowed_chats: tuple[int, ...] = ()
+    ) -> None:
         self._admins = frozenset(admins)
+        self._allowed_chats = frozenset(allowed_chats)
         self._language = language
         self._refused_at: dict[int, float] = {}
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
-        if user is not None and user.id in self._admins:
+        chat: Chat | None = data.get("event_chat")
+        # No chat (inline mode, which the bot does not offer) counts as not private.
+        private = chat is not None and chat.type == ChatType.PRIVATE
+        chat_ok = private or (chat is not None and chat.id in self._allowed_chats)
+        if user is not None and user.id in self._admins and chat_ok:
             return await handler(event, data)
         user_id = user.id if user is not None else None
-        log.warning("refused %s from user %s", type(event).__name__, user_id)
-        if user is None or not self._may_refuse(user.id):
+        chat_id = chat.id if chat is not None else None
+        log.warning("refused %s from user %s in chat %s", type(event).__name__, user_id, chat_id)
+        if user is None or not private or not self._may_refuse(user.id):
             if isinstance(event, CallbackQuery):
                 await event.answer()  # stop the button's spinner, say nothing
             return None

@@ -1,9 +1,10 @@
 """Human in the loop over Telegram: a site asks, the operator replies, the page goes on.
 
 The question goes through the outbox (a photo of the page with a ForceReply naming the
-account); the answer is the operator's reply to that message, or any plain text in the
-chat while exactly one question there is open. Waiting is in memory on purpose: if the
-process dies, the item's lease expires and the item runs again, asking again.
+account); the answer is an admin's reply to that very message and nothing else, so no
+other text in the chat (another member's, a message meant for something else) can become
+a one-time code. Waiting is in memory on purpose: if the process dies, the item's lease
+expires and the item runs again, asking again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from automation.reporting import Question
+from automation.retention import question_screenshot
 from bot.i18n import texts
 from bot.outbox import Outbox, enqueue
 from storage.models import Run
@@ -48,12 +50,12 @@ class QuestionBox:
         if (question := self._open.get(item_id)) is not None:
             question.message_id = message_id
 
-    def answer(self, chat_id: int, text: str, reply_to: int | None) -> str | None:
-        """Give an answer to the matching open question; returns its account, or None."""
-        in_chat = [q for q in self._open.values() if q.chat_id == chat_id]
-        target = next((q for q in in_chat if reply_to and q.message_id == reply_to), None)
-        if target is None and reply_to is None and len(in_chat) == 1:
-            target = in_chat[0]
+    def answer(self, chat_id: int, text: str, reply_to: int) -> str | None:
+        """Answer the open question whose message this replies to; returns its account."""
+        target = next(
+            (q for q in self._open.values() if q.chat_id == chat_id and q.message_id == reply_to),
+            None,
+        )
         if target is None or target.answer.done():
             return None
         target.answer.set_result(text.strip())
@@ -92,7 +94,7 @@ class TelegramOperator:
         language = str((run.params.get("lang") if run else None) or self._language)
         payload: dict[str, object] = {"item_id": question.item_id}
         if question.screenshot:
-            photo = self._dir / f"item-{question.item_id}.png"
+            photo = question_screenshot(self._dir, question.item_id)
             await asyncio.to_thread(_write, photo, question.screenshot)
             payload["photo"] = str(photo)
         answer = self._questions.open(question.item_id, chat_id, question.account)

@@ -45,6 +45,7 @@ USAGE = {
     "pause": Usage("/pause ID", "/pause 3"),
     "resume": Usage("/resume ID", "/resume 3"),
     "session": Usage("/session LABEL (caption of a cookies file)", "/session demo1"),
+    "check": Usage("/check LABEL", "/check tt1"),
 }
 
 

@@ -7,12 +7,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from automation.browser import BrowserPool
+from automation.presence import live_runners
 from automation.runner import Runner
 from automation.schedules import format_fire
 from bot import __version__
 from bot.i18n import Texts
 from storage.models import ItemStatus, Notification, NotificationStatus, Run, RunItem, RunStatus
 
+# A runner whose heartbeat is older than this many leases is not listed as live.
+STALE_LEASES = 3
 NextFires = Callable[[], Awaitable[list[tuple[str, datetime]]]]
 
 
@@ -28,6 +31,7 @@ class Status:
     browser: dict[str, object]
     outbox_unsent: int
     next_fires: list[tuple[str, datetime]] = field(default_factory=list)
+    runners: list[str] = field(default_factory=list)
 
 
 class StatusSource:
@@ -56,6 +60,10 @@ class StatusSource:
             browser=self._pool.stats,
             outbox_unsent=await Notification.filter(status=NotificationStatus.PENDING).count(),
             next_fires=await self._next_fires() if self._next_fires else [],
+            runners=[
+                runner.describe()
+                for runner in await live_runners(STALE_LEASES * self._runner.lease_s)
+            ],
         )
 
 
@@ -80,6 +88,7 @@ def status_text(t: Texts, status: Status) -> str:
             outbox=status.outbox_unsent,
         )
     ]
+    lines += [f"  {runner}" for runner in status.runners]  # every process's runners
     if status.next_fires:
         fires = "; ".join(f"{name} {format_fire(when)}" for name, when in status.next_fires)
         lines.append(t("status-next", fires=fires))

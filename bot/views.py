@@ -208,6 +208,8 @@ def accounts_page(
                 tags=(" " + " ".join(f"#{tag}" for tag in account.tags)) if account.tags else "",
             )
         )
+        if account.cooldown_until is not None:
+            lines.append(t("account-resting", until=f"{account.cooldown_until:%Y-%m-%d %H:%M}"))
     buttons = []
     if page > 0:
         buttons.append(InlineKeyboardButton(text=t("btn-prev"), callback_data=f"acc:{page - 1}"))

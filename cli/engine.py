@@ -36,14 +36,17 @@ async def engine(
 
 
 @asynccontextmanager
-async def foreground(settings: Settings, db: Database) -> AsyncIterator[RunDriver]:
+async def foreground(
+    settings: Settings, db: Database, first_run: int | None = None
+) -> AsyncIterator[RunDriver]:
     """One browser and runner for a command; yields a function that drives a run to its end.
 
     Ctrl-C puts running items back to pending and marks the run interrupted, so
-    ``fleetbot runs resume ID`` can finish it.
+    ``fleetbot runs resume ID`` can finish it, even while the browser is still starting:
+    a run left ``queued`` would be taken by whichever ``serve`` or worker looked first.
     """
     runs = RunService(settings.storage.data_dir)
-    current: list[int] = []
+    current: list[int] = [first_run] if first_run is not None else []
     with TerminalReporter() as reporter:
         try:
             async with engine(settings, db, reporter, TerminalOperator()) as runner:
@@ -63,5 +66,5 @@ async def foreground(settings: Settings, db: Database) -> AsyncIterator[RunDrive
 
 async def drive_run(settings: Settings, db: Database, run_id: int) -> RunSummary:
     """Drive one run in the foreground with terminal progress."""
-    async with foreground(settings, db) as drive:
+    async with foreground(settings, db, run_id) as drive:
         return await drive(run_id)

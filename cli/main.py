@@ -9,15 +9,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from automation.errors import FleetbotError
 from bot import __version__
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, scrub_environment
 from bot.logs import setup_logging
-from cli.commands import accounts, db, demo, runs, schedules, serve, videos
+from cli.commands import (
+    accounts,
+    db,
+    demo,
+    runs,
+    schedules,
+    secret_key,
+    serve,
+    sites,
+    videos,
+    worker,
+)
 from cli.output import warn
 from storage.crypto import SecretKeyError
 from storage.db import StorageError
@@ -52,16 +64,23 @@ def build_parser() -> argparse.ArgumentParser:
     videos.register(sub, common)
     demo.register(sub, common)
     serve.register(sub, common)
+    worker.register(sub, common)
+    sites.register(sub, common)
+    secret_key.register(sub, common)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fleetbot`` console script."""
+    # Everything fleetbot and its children (Playwright, Chromium) create is its user's
+    # alone, whatever umask the shell had: databases, screenshots, traces, downloads.
+    os.umask(0o077)
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Command = args.func
     try:
         settings = load_settings(getattr(args, "config", None))
+        scrub_environment()  # no child process inherits the key or the token
         setup_logging(settings.log.level, settings.secret_values())
         return asyncio.run(func(settings, args))
     except BrokenPipeError:  # e.g. `fleetbot runs list | head`

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from automation.errors import FleetbotError
+from cli.printable import printable
 
 
 def print_json(doc: Any) -> None:
@@ -28,7 +29,10 @@ def _default(value: Any) -> Any:
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
     """A plain aligned table; empty cells print as '-'."""
-    cells = [[("-" if c is None or c == "" else str(c)) for c in row] for row in rows]
+    cells = [
+        [("-" if c is None or c == "" else printable(str(c), newlines=False)) for c in row]
+        for row in rows
+    ]
     widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
     line = "  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True))
     print(line.rstrip())
@@ -37,13 +41,13 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> Non
 
 
 def say(text: str) -> None:
-    """A line of normal output on stdout."""
-    print(text)
+    """A line of normal output on stdout (control characters made visible)."""
+    print(printable(text))
 
 
 def warn(message: str) -> None:
     """A note for the operator on stderr."""
-    print(f"fleetbot: {message}", file=sys.stderr)
+    print(f"fleetbot: {printable(message)}", file=sys.stderr)
 
 
 def when(value: datetime | None) -> str:

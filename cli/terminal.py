@@ -21,6 +21,7 @@ from rich.progress import (
 
 from automation.reporting import ItemEvent, Question
 from automation.summary import RunProgress, RunSummary
+from cli.printable import markup_safe, printable
 from storage.models import ItemStatus
 
 
@@ -67,7 +68,7 @@ class TerminalReporter:
             line += f" - {event.error}"
         if event.result and event.result.get("post_url"):
             line += f" {event.result['post_url']}"
-        print(line, file=self._stream, flush=True)
+        print(printable(line, newlines=False), file=self._stream, flush=True)
 
     def _update_bar(self, event: ItemEvent, progress: RunProgress) -> None:
         assert self._progress is not None
@@ -84,7 +85,7 @@ class TerminalReporter:
             self._tasks[event.run_id] = task
         self._progress.update(task, completed=progress.settled, detail=detail)
         if event.status == "failed":
-            self._progress.console.print(f"  {event.account}: failed - {event.error}")
+            self._progress.console.print(markup_safe(f"  {event.account}: failed - {event.error}"))
 
     async def run_finished(self, summary: RunSummary) -> None:
         """Complete the bar; the command prints the summary itself."""
@@ -105,7 +106,7 @@ class TerminalOperator:
         if not sys.stdin.isatty():
             return None
         async with self._lock:  # one prompt at a time
-            prompt = f"\n[{question.account}] {question.prompt}: "
+            prompt = f"\n[{question.account}] {printable(question.prompt, newlines=False)}: "
             return await asyncio.to_thread(_read_line, prompt, self._stream)
 
 

@@ -1,0 +1,1 @@
+"""The database: models, migrations, encryption of secrets, the serve lock, storage health."""

@@ -7,32 +7,30 @@ pending migrations first, so the schema always matches the code that runs.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
-from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate
 
+from storage.closing import Closing
 from storage.config import StorageConfig
-from storage.crypto import (
-    KEY_FILE,
-    SecretBox,
-    SecretKeyError,
-    create_key_file,
-    key_from_env,
-    read_key_file,
-)
+from storage.crypto import SecretBox
+from storage.datadir import prepare
 from storage.errors import StorageError
 from storage.health import STORAGE_ERRORS
-from storage.models import Setting
+from storage.keyring import unlock
+
+log = logging.getLogger(__name__)
 
 APP = "models"
 MODELS_MODULE = "storage.models"
 MIGRATIONS_MODULE = "storage.migrations"
-_SECRET_CHECK = "secret_check"
+_ASYNCPG_SCHEMES = ("postgres", "postgresql", "asyncpg")
 
 
 def connection_name(config: StorageConfig) -> str:
@@ -49,7 +47,13 @@ def tortoise_config(config: StorageConfig) -> dict[str, Any]:
     """The Tortoise config for this storage section (SQLite in WAL mode by default)."""
     connection: str | dict[str, Any]
     name = connection_name(config)
-    if config.db_url:
+    if config.db_url and urlsplit(config.db_url).scheme in _ASYNCPG_SCHEMES:
+        connection = expand_db_url(config.db_url)
+        connection["credentials"] |= {
+            "command_timeout": config.query_timeout_s,
+            "timeout": config.query_timeout_s,
+        }
+    elif config.db_url:
         connection = config.db_url
     else:
         connection = {
@@ -86,14 +90,21 @@ def describe_url(config: StorageConfig) -> str:
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", config.db_url)
 
 
-def ensure_data_dir(data_dir: Path) -> None:
-    """Create the data dir with mode 0700 (it holds the key and the database)."""
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for sub in ("videos", "artifacts"):
-        (data_dir / sub).mkdir(mode=0o700, exist_ok=True)
+async def ensure_data_dir(config: StorageConfig) -> None:
+    """Create the data dir privately and tighten looser modes found in it, saying so."""
+    sqlite_path = None if config.db_url else config.sqlite_path
+    changed = await asyncio.to_thread(prepare, config.data_dir, sqlite_path)
+    if changed:
+        shown = ", ".join(str(p) for p in changed[:5]) + (" ..." if len(changed) > 5 else "")
+        log.warning(
+            "%d file(s) or folder(s) in the data dir could be read by other users; "
+            "made private (0600/0700): %s",
+            len(changed),
+            shown,
+        )
 
 
-class Database:
+class Database(Closing):
     """The ORM's lifetime in this process, plus the secret box for encrypted columns."""
 
     def __init__(self, config: StorageConfig, *, secret_key: str | None = None) -> None:
@@ -114,8 +125,7 @@ class Database:
             raise RuntimeError("database already open")
         where = describe_url(self.config)
         try:
-            if not self.config.db_url:
-                await asyncio.to_thread(ensure_data_dir, self.config.data_dir)
+            await ensure_data_dir(self.config)
             await migrate(config=tortoise_config(self.config))
             await Tortoise.init(config=tortoise_config(self.config))
         except STORAGE_ERRORS as exc:
@@ -129,14 +139,6 @@ class Database:
             raise
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
     async def close(self) -> None:
         """Close every connection; safe to call twice."""
         if self._open:
@@ -144,26 +146,7 @@ class Database:
             await Tortoise.close_connections()
 
     async def _open_secrets(self) -> SecretBox:
-        data_dir = self.config.data_dir
-        check = await Setting.get_or_none(key=_SECRET_CHECK)
-        if self._secret_key:
-            box = SecretBox(key_from_env(self._secret_key), "FLEETBOT_SECRET_KEY")
-        else:
-            await asyncio.to_thread(ensure_data_dir, data_dir)
-            key = await asyncio.to_thread(read_key_file, data_dir)
-            if key is None and check is not None:
-                raise SecretKeyError(
-                    "this database holds encrypted secrets but no key was found: set "
-                    f"FLEETBOT_SECRET_KEY or restore {data_dir / KEY_FILE}"
-                )
-            if key is None:
-                key = await asyncio.to_thread(create_key_file, data_dir)
-            box = SecretBox(key, str(data_dir / KEY_FILE))
-        if check is None:
-            await Setting.create(key=_SECRET_CHECK, value=box.make_check())
-        else:
-            box.verify_check(check.value)
-        return box
+        return await unlock(self.config.data_dir, self._secret_key)
 
 
 def _one_line(exc: BaseException) -> str:

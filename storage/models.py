@@ -137,6 +137,8 @@ class Account(Model):
     health = fields.CharEnumField(Health, max_length=32, default=Health.OK)
     last_warmup_at = fields.DatetimeField(null=True)
     failure_streak = fields.IntField(default=0)
+    # A site said "too many attempts": runs skip this account until then (automation.cooldown).
+    cooldown_until = fields.DatetimeField(null=True)
     # Which runner holds this account right now: one item per account at a time, across
     # every run and every runner process sharing the database.
     lease_owner = fields.CharField(max_length=128, null=True)

@@ -155,6 +155,7 @@ class FakeBotAPI:
         video: tuple[bytes, str, str] | None = None,
         document: tuple[bytes, str, str] | None = None,
         language_code: str = "en",
+        chat_type: str = "private",
     ) -> dict[str, Any]:
         """A user's message; a leading /command gets its bot_command entity."""
         user = {"id": user_id or chat_id, "is_bot": False, "first_name": "User"}
@@ -162,7 +163,7 @@ class FakeBotAPI:
         message: dict[str, Any] = {
             "message_id": self._next_message_id(chat_id),
             "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private"},
+            "chat": {"id": chat_id, "type": chat_type},
             "from": user,
         }
         if text is not None:
@@ -232,6 +233,10 @@ class FakeBotAPI:
             for key in self._sent
             if key in self._messages and (chat_id is None or key[0] == chat_id)
         ]
+
+    def chat(self, chat_id: int) -> list[dict[str, Any]]:
+        """Everything a member of the chat can see now: both sides, minus deleted messages."""
+        return [_public(m) for (chat, _), m in sorted(self._messages.items()) if chat == chat_id]
 
     def message(self, chat_id: int, message_id: int) -> dict[str, Any]:
         """One message as it is now."""

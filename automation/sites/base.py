@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from playwright.async_api import Page
+from playwright.async_api import Locator, Page
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,9 @@ class SiteAdapter(Protocol):
     """One website's automation. Implementations live in ``automation/sites/<name>/``."""
 
     name: ClassVar[str]
+    # CSS selectors of fields that hold credentials or one-time codes: every screenshot of
+    # the adapter's pages blacks them out (``masks``), failure screenshots go to the chat.
+    mask_selectors: ClassVar[tuple[str, ...]]
 
     async def is_logged_in(self, ctx: ItemContext) -> bool:
         """Open the site and tell whether the restored session is still valid."""
@@ -108,6 +111,11 @@ class SiteAdapter(Protocol):
     async def upload(self, ctx: ItemContext, video: VideoToUpload) -> PostRef:
         """Post the video with its caption and return the post once it is visible."""
         ...
+
+
+def masks(page: Page, adapter: SiteAdapter) -> list[Locator]:
+    """The locators to pass as ``page.screenshot(mask=...)`` for this adapter's pages."""
+    return [page.locator(selector) for selector in adapter.mask_selectors]
 
 
 def result_of(value: WarmupReport | PostRef) -> dict[str, Any]:

@@ -8,17 +8,26 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import accounts, answers, common, runs, schedules
+from bot.handlers import accounts, answers, common, runs, schedules, sites
 from bot.i18n import Choice
 from bot.middlewares import AdminsOnly, Language, ReplyErrors
 
-CHILDREN = (common.router, runs.router, schedules.router, accounts.router, answers.router)
+CHILDREN = (
+    common.router,
+    runs.router,
+    schedules.router,
+    accounts.router,
+    sites.router,
+    answers.router,
+)
 
 
-def build_router(admins: tuple[int, ...], language: Choice) -> Router:
+def build_router(
+    admins: tuple[int, ...], language: Choice, allowed_chats: tuple[int, ...] = ()
+) -> Router:
     """The parent router holding every handler router, with the shared middlewares."""
     parent = Router(name="fleetbot")
-    access = AdminsOnly(admins, language)
+    access = AdminsOnly(admins, language, allowed_chats)
     for observer in parent.observers.values():
         observer.outer_middleware(access)
     for observer in (parent.message, parent.callback_query):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -46,20 +47,15 @@ async def import_accounts(
 ) -> None:
     """A CSV document captioned /import: all rows or none, every bad line reported."""
     assert message.document is not None
-    data = await media.read_document(message.document.file_id, message.document.file_size)
-    try:
-        rows = parse_accounts_csv(data)
-        labels = await accounts.import_rows(rows)
-    except CsvImportError as exc:
-        await message.answer(fit("\n".join([t("import-failed"), *exc.problems])))
-        return
-    await message.answer(fit(t("import-done", count=len(labels), labels=", ".join(labels))))
-    if any(row.password for row in rows):
+    async with _secret_document(message, t):
+        data = await media.read_document(message.document.file_id, message.document.file_size)
         try:
-            await message.delete()
-            await message.answer(t("import-deleted"))
-        except TelegramBadRequest as exc:
-            log.warning("could not delete an imported CSV holding passwords: %s", exc)
+            rows = parse_accounts_csv(data)
+            labels = await accounts.import_rows(rows)
+        except CsvImportError as exc:
+            await message.answer(fit("\n".join([t("import-failed"), *exc.problems])))
+            return
+        await message.answer(fit(t("import-done", count=len(labels), labels=", ".join(labels))))
 
 
 @router.message(F.document, Command("session"))
@@ -68,21 +64,37 @@ async def set_session(
 ) -> None:
     """A cookies / storage_state document captioned /session LABEL."""
     assert message.document is not None
-    args = split_args(message.caption)
-    if len(args) != 1:
-        raise UsageError("usage", command="session")
-    data = await media.read_document(message.document.file_id, message.document.file_size)
+    async with _secret_document(message, t):
+        args = split_args(message.caption)
+        if len(args) != 1:
+            raise UsageError("usage", command="session")
+        data = await media.read_document(message.document.file_id, message.document.file_size)
+        try:
+            state = parse_session(data)
+        except SessionFileError as exc:
+            await message.answer(t("error", message=str(exc)))
+            return
+        cookies = await accounts.set_session(args[0], state)
+        await message.answer(t("session-set", label=args[0], cookies=cookies))
+
+
+@contextlib.asynccontextmanager
+async def _secret_document(message: Message, t: Texts) -> AsyncIterator[None]:
+    """Delete the document once handled, whatever the outcome, and say so.
+
+    An accounts CSV or a session file holds passwords or live cookies even when it is
+    rejected (a bad row, an unknown label, a file that does not parse).
+    """
     try:
-        state = parse_session(data)
-    except SessionFileError as exc:
-        await message.answer(t("error", message=str(exc)))
-        return
-    cookies = await accounts.set_session(args[0], state)
-    await message.answer(t("session-set", label=args[0], cookies=cookies))
-    try:
-        await message.delete()  # the file is a live session: do not leave it in the chat
-    except TelegramBadRequest as exc:
-        log.warning("could not delete a session file message: %s", exc)
+        yield
+    finally:
+        try:
+            await message.delete()
+            note = t("document-deleted")
+        except TelegramBadRequest as exc:
+            log.warning("could not delete a document holding secrets: %s", exc)
+            note = t("document-not-deleted")
+        await message.answer(note)
 
 
 @router.message(F.document)

@@ -13,11 +13,15 @@ router = Router(name="answers")
 
 @router.message(F.text, ~F.text.startswith("/"))
 async def answer_question(message: Message, t: Texts, questions: QuestionBox) -> None:
-    """Hand the text to the open question it replies to (or the only one in this chat)."""
+    """Hand a reply to a question's message to that question; other text answers nothing."""
     if not questions.waiting_in(message.chat.id):
         return
-    reply_to = message.reply_to_message.message_id if message.reply_to_message else None
-    account = questions.answer(message.chat.id, message.text or "", reply_to)
+    if message.reply_to_message is None:
+        await message.answer(t("question-reply-needed"))
+        return
+    account = questions.answer(
+        message.chat.id, message.text or "", message.reply_to_message.message_id
+    )
     if account is None:
         await message.answer(t("question-expired"))
     else:

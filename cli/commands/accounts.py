@@ -1,4 +1,4 @@
-"""``fleetbot accounts list|add|import|remove|set-session``."""
+"""``fleetbot accounts list|add|import|remove|set-session|login``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from automation.accounts import (
@@ -18,8 +19,10 @@ from automation.accounts import (
     validate_label,
 )
 from automation.errors import FleetbotError
+from automation.login_window import NO_DISPLAY, has_display, log_in_by_hand
 from automation.session_files import MAX_SESSION_BYTES, SessionFileError, parse_session
-from automation.sites import SITE_NAMES
+from automation.site_check import proxy_of
+from automation.sites import SITE_NAMES, login_page
 from bot.config import Settings
 from cli.commands import SubParsers
 from cli.output import print_json, print_table, read_file, say, warn, when
@@ -39,15 +42,24 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
         "add",
         help="add one account",
         parents=[common],
-        description="Add one account. The password is read from stdin (--password-stdin) "
-        "or asked interactively, never taken from the command line.",
+        description="Add one account. Passwords are read from stdin (--password-stdin) "
+        "or asked interactively, never taken from the command line, where any local user "
+        "could read them in `ps`: the account's password first (unless --no-password), then, "
+        "when --proxy names a user, the proxy's password (an empty line or answer: none).",
     )
     add.add_argument("label")
     add.add_argument("--site", required=True, choices=SITE_NAMES)
     add.add_argument("--username", required=True)
-    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    add.add_argument("--no-password", action="store_true", help="store no password")
-    add.add_argument("--proxy", help="scheme://[user:pass@]host:port")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password, then the proxy's password, one per line from stdin",
+    )
+    add.add_argument("--no-password", action="store_true", help="store no account password")
+    add.add_argument(
+        "--proxy",
+        help="scheme://[user@]host:port; the proxy password is asked for like the password",
+    )
     add.add_argument("--tags", default="", help="tags separated by spaces or ';'")
     add.set_defaults(func=add_command)
 
@@ -77,6 +89,20 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     session.add_argument("file", type=Path)
     session.set_defaults(func=set_session_command)
 
+    login = actions.add_parser(
+        "login",
+        help="log in by hand in a visible browser and store the session",
+        parents=[common],
+        description="Opens a visible Chromium (with the account's proxy) at the site's login "
+        "page, waits until you have logged in, stores the session encrypted and closes. "
+        "Needs a display. fleetbot never types the password for you.",
+    )
+    login.add_argument("label")
+    login.add_argument(
+        "--timeout", type=float, default=600, metavar="SECONDS", help="how long to wait"
+    )
+    login.set_defaults(func=login_command)
+
 
 async def list_command(settings: Settings, args: argparse.Namespace) -> int:
     """Print the accounts, never their secrets."""
@@ -95,7 +121,8 @@ async def list_command(settings: Settings, args: argparse.Namespace) -> int:
                 v.label,
                 v.site,
                 v.username,
-                v.health,
+                v.health
+                + (f", resting until {when(v.cooldown_until)}" if v.cooldown_until else ""),
                 v.proxy,
                 " ".join(v.tags),
                 when(v.last_warmup_at),
@@ -115,7 +142,15 @@ async def add_command(settings: Settings, args: argparse.Namespace) -> int:
         tags = parse_tags(args.tags)
     except ValueError as exc:
         raise FleetbotError(str(exc)) from None
+    if proxy is not None and proxy.password is not None:
+        raise FleetbotError(
+            "--proxy must not hold a password (any local user sees the command line in "
+            "`ps`): give scheme://user@host:port and type the password when asked, or pass "
+            "it on stdin with --password-stdin"
+        )
     password = await _password(args)
+    if proxy is not None and proxy.username:
+        proxy = replace(proxy, password=await _proxy_password(args, proxy.server))
     row = AccountRow(label, args.site, args.username, password, proxy, tags)
     async with open_database(settings.storage, settings.secret_key) as db:
         await AccountService(db.secrets).add(row)
@@ -138,6 +173,22 @@ async def _password(args: argparse.Namespace) -> str | None:
     raise FleetbotError("no password: use --password-stdin, a terminal, or --no-password")
 
 
+async def _proxy_password(args: argparse.Namespace, server: str) -> str | None:
+    """The proxy's password, asked for after the account's; empty means none."""
+    if args.password_stdin:
+        line: str = await asyncio.to_thread(sys.stdin.readline)
+        if not line:
+            raise FleetbotError(
+                "--proxy names a user: put the proxy password (or an empty line) on the "
+                "line of stdin after the account password"
+            )
+        return line.rstrip("\r\n") or None
+    if sys.stdin.isatty():
+        typed = await asyncio.to_thread(getpass.getpass, f"password of proxy {server}: ")
+        return str(typed) or None
+    raise FleetbotError("no proxy password: use --password-stdin or a terminal")
+
+
 async def import_command(settings: Settings, args: argparse.Namespace) -> int:
     """Import a CSV: every row valid, or nothing imported and every problem listed."""
     data = await read_file(args.file, MAX_CSV_BYTES, "accounts file")
@@ -155,7 +206,7 @@ async def import_command(settings: Settings, args: argparse.Namespace) -> int:
 async def remove_command(settings: Settings, args: argparse.Namespace) -> int:
     """Delete one account."""
     async with open_database(settings.storage, settings.secret_key) as db:
-        await AccountService(db.secrets).remove(args.label)
+        await AccountService(db.secrets, settings.storage.data_dir).remove(args.label)
     say(f"removed account {args.label}")
     return 0
 
@@ -170,4 +221,25 @@ async def set_session_command(settings: Settings, args: argparse.Namespace) -> i
     async with open_database(settings.storage, settings.secret_key) as db:
         count = await AccountService(db.secrets).set_session(args.label, state)
     say(f"stored a session with {count} cookie(s) for {args.label}")
+    return 0
+
+
+async def login_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Let the human log in in a visible browser; store the session it leaves."""
+    if not has_display():
+        raise FleetbotError(NO_DISPLAY)
+    async with open_database(settings.storage, settings.secret_key) as db:
+        service = AccountService(db.secrets)
+        account = await service.get(args.label)
+        target = login_page(account.site, settings.sites)
+        proxy = await proxy_of(account, db.secrets)
+        state = await log_in_by_hand(
+            target,
+            settings.automation,
+            proxy,
+            timeout_s=args.timeout,
+            on_open=lambda url: say(f"log in as {account.username} in the browser window ({url})"),
+        )
+        count = await service.set_session(args.label, state)
+    say(f"logged in: stored a session with {count} cookie(s) for {args.label}")
     return 0

@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 
 from automation.artifacts import unseal
-from automation.autoscale import levels_for_run
+from automation.presence import levels_for_run, live_runners
 from automation.runs import Requester, RunService
 from automation.summary import RunSummary, summary_text
 from bot.config import Settings
@@ -17,6 +17,8 @@ from cli.output import print_json, print_table, say, warn, when
 from storage.db import open_database
 from storage.models import RunItem, RunStatus, Trigger
 
+# A runner whose heartbeat is older than this many leases is not listed as live.
+STALE_LEASES = 3
 SELECTOR_HELP = "all (default), a label, a comma list of labels, or #tag"
 
 
@@ -153,12 +155,14 @@ async def show_command(settings: Settings, args: argparse.Namespace) -> int:
     async with open_database(settings.storage, settings.secret_key):
         summary = await RunService(settings.storage.data_dir).summary(args.run_id)
         levels = await levels_for_run(args.run_id)
+        runners = await live_runners(stale_after_s=STALE_LEASES * settings.automation.lease_s)
     if args.json:
         print_json(summary.to_json())
         return 0
     say(summary_text(summary).splitlines()[0])
     for level in levels:  # runners driving this run right now, as they published it
         say(level.describe())
+    say("live runners: " + ("; ".join(r.describe() for r in runners) or "none"))
     print_table(
         ["account", "video", "status", "attempts", "error / result"],
         [

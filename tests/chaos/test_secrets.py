@@ -3,18 +3,23 @@
 The whole demo and a bot scenario run with DEBUG logging and known secrets; every output
 they produce is then searched for the account passwords, the session cookie values the
 demo site issued, the secret key and the bot token. The database holds the secrets
-encrypted, so its raw bytes must not contain them either.
+encrypted, so its raw bytes must not contain them either. The environment and command line
+of every child of serve (Playwright's driver, every Chromium process) are read from /proc,
+and the chat is read as its members see it after a rejected /import and a bad /session.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import psutil
 
 from storage.config import StorageConfig
 from storage.db import Database
@@ -199,3 +204,60 @@ def test_log_messages_and_tracebacks_are_scrubbed(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert leaks({"stderr": proc.stderr}, [token, "hunter2-SECRET", "42:short-SECRET"]) == []
     assert "Traceback" in proc.stderr and proc.stderr.count("***") >= 5
+
+
+PROXY_PASSWORD = "proxy-SECRET-password-9"
+IMPORT_PASSWORD = "import-SECRET-password-8"
+SESSION_COOKIE = "session-SECRET-cookie-7"
+PASSPHRASE = "chaos passphrase SECRET with more than 32 characters"
+
+
+def process_texts(pid: int) -> dict[str, str]:
+    """The environment and command line of every process under pid, as /proc shows them."""
+    found = {}
+    for child in psutil.Process(pid).children(recursive=True):
+        for part in ("environ", "cmdline"):
+            try:
+                data = Path(f"/proc/{child.pid}/{part}").read_bytes()
+            except (FileNotFoundError, ProcessLookupError):  # it exited meanwhile
+                continue
+            found[f"{child.name()} {child.pid} {part}"] = data.replace(b"\0", b"\n").decode(
+                errors="replace"
+            )
+    return found
+
+
+async def test_child_processes_and_the_chat_keep_no_secret(fleet: Fleet) -> None:
+    fleet.env["FLEETBOT_SECRET_KEY"] = PASSPHRASE
+    serve = await fleet.serve()  # the browser pool is up before polling starts
+    texts = process_texts(serve.pid)
+    names = " ".join(texts)
+    assert "chrom" in names and "node" in names, names  # Playwright's driver and Chromium
+    assert leaks(texts, [PASSPHRASE, TOKEN, "FLEETBOT_"]) == []
+    assert ("without its sandbox" in fleet.log_text()) == (os.geteuid() == 0)
+
+    rejected = (
+        "label,site,username,password,proxy,tags\n"
+        f"x1,nosuchsite,u1,{IMPORT_PASSWORD},http://pu:{PROXY_PASSWORD}@10.0.0.1:3128,\n"
+    ).encode()
+    fleet.api.inject_message(
+        ADMIN, None, caption="/import", document=(rejected, "accounts.csv", "text/csv")
+    )
+    await fleet.api.wait_for_message(ADMIN, contains="Nothing was imported")
+    malformed = json.dumps(
+        {"cookies": [{"name": "sid", "value": SESSION_COOKIE, "domain": ""}], "origins": []}
+    ).encode()
+    fleet.api.inject_message(
+        ADMIN, None, caption="/session x1", document=(malformed, "state.json", "text/json")
+    )
+
+    async def both_deleted() -> bool:
+        said = [m.get("text", "") for m in fleet.api.sent(ADMIN)]
+        return sum("deleted your file" in text for text in said) == 2
+
+    await eventually(both_deleted, within=30)
+    chat = {"the chat": json.dumps(fleet.api.chat(ADMIN))}
+    needles = [IMPORT_PASSWORD, PROXY_PASSWORD, SESSION_COOKIE]
+    assert leaks(chat | {"Bot API calls": sent_by_bot(fleet)}, needles) == []
+    assert not any("document" in m for m in fleet.api.chat(ADMIN))
+    assert leaks({"serve logs": fleet.log_text()}, [*needles, PASSPHRASE]) == []

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import json
 
-from tests.e2e.conftest import ADMIN, Fleet
+from tests.e2e.conftest import ADMIN, Fleet, eventually
+
+
+async def eventually_deleted(fleet: Fleet, count: int) -> None:
+    async def said() -> bool:
+        texts = [m.get("text", "") for m in fleet.api.sent(ADMIN)]
+        return sum("deleted your file" in t for t in texts) >= count
+
+    await eventually(said, within=30)
 
 
 async def test_bad_arguments_get_usage_and_close_labels(fleet: Fleet) -> None:
@@ -30,7 +38,7 @@ async def test_bad_arguments_get_usage_and_close_labels(fleet: Fleet) -> None:
 async def test_csv_import_by_document(fleet: Fleet) -> None:
     await fleet.serve()
     bad = b"label,site,username,password,proxy,tags\nok1,demo,u1,p1,,\nbad,nosuch,u2,p2,,\n"
-    fleet.api.inject_message(
+    rejected = fleet.api.inject_message(
         ADMIN, None, caption="/import", document=(bad, "accounts.csv", "text/csv")
     )
     reply = await fleet.api.wait_for_message(ADMIN, contains="Nothing was imported")
@@ -40,9 +48,13 @@ async def test_csv_import_by_document(fleet: Fleet) -> None:
         ADMIN, None, caption="/import", document=(good, "accounts.csv", "text/csv")
     )
     await fleet.api.wait_for_message(ADMIN, contains="Imported 1 accounts: ok1")
-    await fleet.api.wait_for_message(ADMIN, contains="deleted your message")
+    await eventually_deleted(fleet, 2)
     deleted = [c for c in fleet.api.calls if c.method == "deleteMessage"]
-    assert [int(c.params["message_id"]) for c in deleted] == [upload["message_id"]]
+    # The rejected file held passwords too: both are gone from the chat.
+    assert [int(c.params["message_id"]) for c in deleted] == [
+        rejected["message_id"],
+        upload["message_id"],
+    ]
     fleet.api.inject_message(ADMIN, "/accounts")
     listing = await fleet.api.wait_for_message(ADMIN, contains="Accounts 1")
     assert "ok1 (demo, u1) ok #a #b" in listing["text"]

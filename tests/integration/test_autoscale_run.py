@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from automation.autoscale import PublishedLevel, levels_for_run, publish_level
 from automation.leases import new_owner
+from automation.presence import PublishedLevel, levels_for_run, publish_level
 from automation.reporting import ItemEvent
 from automation.runs import Requester
 from automation.summary import RunProgress, RunSummary

@@ -7,6 +7,7 @@ import base64
 import os
 import re
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,9 +16,13 @@ from urllib.parse import urlsplit
 import pytest
 
 from automation.accounts import AccountRow, AccountService, parse_proxy
+from automation.browser import BrowserPool
+from automation.chromium import find_chromium
+from automation.config import AutomationConfig
 from automation.runs import Requester
 from storage.models import RunStatus, Trigger
 from tests.integration.conftest import Engine
+from tests.integration.test_runner import RecordingReporter
 
 CLI = Requester(Trigger.CLI)
 
@@ -147,3 +152,67 @@ async def test_remote_browser_server(engine: Engine, tmp_path: Path) -> None:
     finally:
         os.killpg(server.pid, signal.SIGKILL)
         await server.wait()
+
+
+async def start_browser_server(port: int) -> asyncio.subprocess.Process:
+    """`playwright run-server` on a given loopback port, answering once it listens."""
+    server = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "playwright"),
+        "run-server",
+        "--port",
+        str(port),
+        "--host",
+        "127.0.0.1",
+        "--unsafe",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        start_new_session=True,  # the CLI wraps a node process: stop the whole group
+    )
+    assert server.stdout is not None
+    async with asyncio.timeout(30):
+        line = (await server.stdout.readline()).decode()
+    assert f"127.0.0.1:{port}" in line, line
+    return server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("outage_s", [5, 45])
+async def test_items_outlast_a_browser_server_outage(engine: Engine, outage_s: float) -> None:
+    """The server dies mid-run and comes back: items wait for it, uncounted, and succeed."""
+    port = free_port()
+    server = await start_browser_server(port)
+    await engine.add_demo_accounts(4)
+    run = await engine.runs.create_warmup("all", duration_s=2, requester=CLI)
+    reporter = RecordingReporter()
+
+    async def outage(_pool: BrowserPool) -> None:
+        nonlocal server
+        async with asyncio.timeout(60):
+            await reporter.running.wait()
+        os.killpg(server.pid, signal.SIGKILL)
+        await server.wait()
+        await asyncio.sleep(outage_s)  # the outage itself: nothing to wait for
+        server = await start_browser_server(port)
+
+    try:
+        await engine.drive(
+            run.id,
+            reporter=reporter,
+            on_pool=outage,
+            connect_url=f"ws://127.0.0.1:{port}/",
+            executable_path=find_chromium(AutomationConfig(), None),  # on the server's side
+            concurrency=2,
+            max_attempts=2,
+        )
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        await server.wait()
+    summary = await engine.runs.summary(run.id)
+    assert [i.status for i in summary.items] == ["succeeded"] * 4, summary.items
+    # Only attempts that reached a browser count: at most the one the kill cut short.
+    assert all(i.attempts <= 2 for i in summary.items)

@@ -1,8 +1,12 @@
 """The accounts commands through the real ``fleetbot`` process."""
 
+import asyncio
 import json
 from pathlib import Path
 
+from storage.config import StorageConfig
+from storage.db import Database
+from storage.models import Proxy
 from tests.helpers import fleetbot, grep_tree
 
 HEADER = "label,site,username,password,proxy,tags\n"
@@ -143,3 +147,53 @@ def test_bad_session_file_and_bad_config_are_one_line_errors(tmp_path: Path) -> 
     assert bad_env.code == 1
     assert len(bad_env.stderr.strip().splitlines()) == 1
     assert "automation.max_attempts = 'many'" in bad_env.stderr
+
+
+def test_proxy_password_is_read_like_the_password_never_from_the_command_line(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    base = ("accounts", "add", "p1", "--site", "demo", "--username", "u1")
+    refused = fleetbot(
+        *base, "--proxy", "http://pu:proxy-SECRET@127.0.0.1:3128", data_dir=data_dir
+    )
+    assert refused.code == 1
+    assert "--proxy must not hold a password" in refused.stderr
+    assert "proxy-SECRET" not in refused.stderr + refused.stdout
+    result = fleetbot(
+        *base,
+        "--proxy",
+        "http://pu@127.0.0.1:3128",
+        "--password-stdin",
+        stdin="pw-SECRET\nproxy-SECRET\n",
+        data_dir=data_dir,
+    )
+    assert result.code == 0, result.stderr
+    missing = fleetbot(
+        "accounts",
+        "add",
+        "p2",
+        "--site",
+        "demo",
+        "--username",
+        "u2",
+        "--proxy",
+        "http://pu@127.0.0.1:3129",
+        "--password-stdin",
+        stdin="pw-2\n",
+        data_dir=data_dir,
+    )
+    assert missing.code == 1
+    assert "put the proxy password" in missing.stderr
+    help_text = fleetbot("accounts", "add", "--help", data_dir=data_dir).stdout
+    assert "proxy's password" in " ".join(help_text.split())
+    assert listed(data_dir)[0]["proxy"] == "http://127.0.0.1:3128"
+    assert grep_tree(data_dir, ["pw-SECRET", "proxy-SECRET"]) == []
+    assert asyncio.run(stored_proxy_password(data_dir)) == "proxy-SECRET"
+
+
+async def stored_proxy_password(data_dir: Path) -> str:
+    async with Database(StorageConfig(data_dir=data_dir)) as db:
+        proxy = await Proxy.get(server="http://127.0.0.1:3128")
+        assert proxy.password_enc is not None
+        return db.secrets.decrypt(proxy.password_enc)

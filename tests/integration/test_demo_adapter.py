@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -15,7 +16,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Route, async_playwright
 
-from automation.browser import find_chromium, launch_args
+from automation.chromium import find_chromium, launch_args
 from automation.config import AutomationConfig
 from automation.errors import (
     BrowserCrashed,
@@ -24,7 +25,7 @@ from automation.errors import (
     UploadRejected,
     VerificationRequired,
 )
-from automation.sites.base import AskHuman, Credentials, ItemContext, VideoToUpload
+from automation.sites.base import AskHuman, Credentials, ItemContext, VideoToUpload, masks
 from automation.sites.demo.adapter import DemoAdapter
 from automation.sites.demo.samples import sample_video_bytes
 from automation.sites.demo.server import DemoSite, DemoSiteOptions
@@ -272,6 +273,54 @@ async def test_upload_then_find_post(harness: Callable[..., Any], tmp_path: Path
     assert posts[0]["title"] == f"holiday-1 [{video.marker}]"
     assert h.site.url + posts[0]["url"] == post.url
     assert await h.adapter.find_post(ctx, video_file(tmp_path, 2)) is None
+
+
+@pytest.mark.parametrize(
+    "href", ["@evil.example/post/1", "//evil.example/post/1", "https://evil.example/post/1"]
+)
+async def test_a_post_link_off_the_site_is_never_recorded(
+    harness: Callable[..., Any], tmp_path: Path, href: str
+) -> None:
+    h = await harness()
+    ctx = await h.ctx()
+    await h.adapter.log_in(ctx)
+    video = video_file(tmp_path)
+    await h.adapter.upload(ctx, video)
+
+    async def hostile_profile(route: Route) -> None:
+        # The site (or someone controlling a post's markup) points the link elsewhere.
+        response = await route.fetch()
+        body = re.sub(r'href="/post/\d+"', f'href="{href}"', await response.text())
+        await route.fulfill(response=response, body=body)
+
+    await ctx.page.route("**/u/demo1", hostile_profile)
+    with pytest.raises(UploadRejected, match="not a post on the site") as raised:
+        await h.adapter.find_post(ctx, video)
+    assert "evil" not in str(raised.value)
+
+
+async def test_masks_hide_what_is_typed_into_credential_fields(
+    harness: Callable[..., Any],
+) -> None:
+    h = await harness()
+    ctx = await h.ctx()
+    page = ctx.page
+    await page.goto(h.site.url + "/login")
+    box = await page.locator("form").first.bounding_box()
+    assert box is not None
+    shots = []
+    for typed in ("a", "pw-much-longer-SECRET"):
+        await page.locator("#username").fill(typed)
+        await page.locator("#password").fill(typed)
+        shots.append(
+            (
+                await page.screenshot(clip=box, mask=masks(page, h.adapter)),
+                await page.screenshot(clip=box),
+            )
+        )
+    assert shots[0][1] != shots[1][1]  # unmasked, the typing shows
+    assert shots[0][0] == shots[1][0]  # masked, nothing typed can be seen
+    assert {"#password", "#code"} <= set(DemoAdapter.mask_selectors)
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,7 @@ import os
 import signal
 import socket
 import sys
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -75,24 +72,6 @@ async def test_the_lock_sits_next_to_an_explicit_sqlite_file(tmp_path: Path) -> 
 
 
 PG_URL = os.environ.get("FLEETBOT_TEST_PG_URL")
-
-
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    """A fresh database, so a lock here never meets another test's (advisory locks are
-    per database)."""
-    if not PG_URL:
-        pytest.skip("FLEETBOT_TEST_PG_URL not set")
-    import asyncpg  # noqa: PLC0415  (optional dependency)
-
-    name = f"fleetbot_lock_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(PG_URL.replace("postgres://", "postgresql://", 1))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(urlsplit(PG_URL)._replace(path=f"/{name}"))
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 @pytest.mark.xdist_group("postgres")

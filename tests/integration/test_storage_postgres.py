@@ -5,10 +5,7 @@ gets a fresh database created next to the one in the URL and dropped afterwards.
 """
 
 import os
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from tortoise import connections
@@ -23,22 +20,6 @@ pytestmark = [
     pytest.mark.skipif(not PG_URL, reason="FLEETBOT_TEST_PG_URL not set"),
     pytest.mark.xdist_group("postgres"),
 ]
-
-
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    import asyncpg  # noqa: PLC0415  (optional dependency)
-
-    assert PG_URL
-    name = f"fleetbot_test_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(PG_URL.replace("postgres://", "postgresql://", 1))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(PG_URL)
-    try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def test_migrations_and_models_on_postgres(pg_url: str, tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ def test_good_file_parses_every_column() -> None:
     [
         ("bad label!,demo,u,,,", "label 'bad label!' must be"),
         (",demo,u,,,", "label is empty"),
-        ("x,facebook,u,,,", "unknown site 'facebook' (known: demo)"),
+        ("x,facebook,u,,,", "unknown site 'facebook' (known: demo, tiktok)"),
         ("x,demo,,,,", "username is empty"),
         ("x,demo,u,,ftp://h:1,", "proxy must look like"),
         ("x,demo,u,,http://h,", "proxy must look like"),
@@ -77,9 +77,19 @@ def test_all_problems_are_reported_and_nothing_returned() -> None:
 def test_header_must_name_known_columns() -> None:
     _, problems = check_accounts_csv(b"name,site\nx,demo\n")
     assert problems == [
-        "line 1: missing column(s) label, username; unknown column(s) 'name' "
-        "(expected header label,site,username,password,proxy,tags)"
+        "line 1: missing column(s) label, username; unknown column(s) at position 1 "
+        "(line 1 must be the header label,site,username,password,proxy,tags; is it missing?)"
     ]
+
+
+def test_a_file_without_its_header_line_echoes_none_of_its_cells() -> None:
+    """Line 1 is then an account: its password and proxy URL must not be quoted back."""
+    row = "a1,demo,demo1,hunter2-SECRET,http://pu:proxy-SECRET@10.0.0.1:3128,warm"
+    _, problems = check_accounts_csv((row + "\na2,demo,demo2,pw2,,\n").encode())
+    assert len(problems) == 1
+    assert problems[0].startswith("line 1: missing column(s) label, site, username")
+    for cell in row.split(","):
+        assert cell not in problems[0]
 
 
 def test_empty_and_binary_files() -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from automation.autoscale import Autoscaler, Limits, PublishedLevel, Snapshot
+from automation.autoscale import Autoscaler, Limits, Snapshot
 from automation.config import AutomationConfig
+from automation.presence import PublishedLevel
 
 CALM = Snapshot(cpu_percent=20, available_mb=8000, loop_lag_ms=2)
 HOT_CPU = Snapshot(cpu_percent=95, available_mb=8000, loop_lag_ms=2)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from automation.browser import find_chromium
+from automation.chromium import find_chromium
 from automation.config import AutomationConfig
 from automation.errors import BrowserNotFound
 
@@ -69,7 +69,7 @@ def test_headed_work_gets_the_full_browser(
 def test_system_headless_shell_before_any_full_browser(
     system_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("automation.browser.DEBIAN_HEADLESS_SHELL", "/nonexistent")
+    monkeypatch.setattr("automation.chromium.DEBIAN_HEADLESS_SHELL", "/nonexistent")
     system_full = binary(system_path / "chromium")
     system_shell = binary(system_path / "chromium-headless-shell")
     assert find_chromium(AutomationConfig(headless=True), None) == system_shell
@@ -79,7 +79,7 @@ def test_system_headless_shell_before_any_full_browser(
 def test_full_browser_when_no_shell_exists(
     system_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("automation.browser.DEBIAN_HEADLESS_SHELL", "/nonexistent")
+    monkeypatch.setattr("automation.chromium.DEBIAN_HEADLESS_SHELL", "/nonexistent")
     system_full = binary(system_path / "chromium")
     assert find_chromium(AutomationConfig(headless=True), "/nonexistent/chrome") == system_full
 
@@ -95,7 +95,7 @@ def test_configured_path_wins(playwright_browsers: tuple[str, str], tmp_path: Pa
 def test_nothing_found_says_how_to_install(
     system_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("automation.browser.DEBIAN_HEADLESS_SHELL", "/nonexistent")
+    monkeypatch.setattr("automation.chromium.DEBIAN_HEADLESS_SHELL", "/nonexistent")
     assert os.environ["PATH"] == str(system_path)
     with pytest.raises(BrowserNotFound, match="apt-get install chromium chromium-headless-shell"):
         find_chromium(AutomationConfig(), None)

@@ -8,7 +8,7 @@ from storage.crypto import (
     SecretBox,
     SecretKeyError,
     create_key_file,
-    key_from_env,
+    legacy_key,
     read_key_file,
 )
 
@@ -31,8 +31,8 @@ def test_key_file_is_private_and_never_overwritten(tmp_path: Path) -> None:
 
 
 def test_wrong_key_is_an_error_not_garbage(tmp_path: Path) -> None:
-    right = SecretBox(key_from_env("a" * 40), "env")
-    wrong = SecretBox(key_from_env("b" * 40), "env")
+    right = SecretBox(legacy_key("a" * 40), "env")
+    wrong = SecretBox(legacy_key("b" * 40), "env")
     token = right.encrypt("pw")
     with pytest.raises(SecretKeyError, match="not the one this data was encrypted with"):
         wrong.decrypt(token)
@@ -43,7 +43,8 @@ def test_wrong_key_is_an_error_not_garbage(tmp_path: Path) -> None:
 
 def test_short_env_key_and_corrupt_key_file(tmp_path: Path) -> None:
     with pytest.raises(SecretKeyError, match="at least 32 characters"):
-        key_from_env("short")
+        legacy_key("short")
     (tmp_path / "secret.key").write_text("not a key")
+    (tmp_path / "secret.key").chmod(0o600)
     with pytest.raises(SecretKeyError, match="does not hold a valid key"):
         read_key_file(tmp_path)

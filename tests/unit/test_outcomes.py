@@ -11,6 +11,7 @@ from tortoise.expressions import CombinedExpression
 from automation.errors import (
     AccountBlocked,
     BrowserCrashed,
+    BrowserUnavailable,
     ItemTimeout,
     LoginRequired,
     SessionRejected,
@@ -171,3 +172,11 @@ def test_open_statuses_live_on_the_enums() -> None:
     assert set(ItemStatus.open()) == {s for s in ItemStatus if not s.is_final}
     assert set(RunStatus.claimable()) < set(RunStatus.open())
     assert not any(RunStatus(s).is_final for s in RunStatus.open())
+
+
+def test_no_browser_means_no_attempt_however_many_were_made() -> None:
+    changes = failure_changes(Failure(BrowserUnavailable("server down")), 3, 3, NOW, timedelta(2))
+    assert changes.event == "retrying"  # even past max_attempts: nothing was attempted
+    assert changes.item["status"] == ItemStatus.PENDING
+    assert isinstance(changes.item["attempts"], CombinedExpression)  # attempts - 1
+    assert changes.account == LEASE_CLEARED

@@ -11,10 +11,11 @@ import asyncio
 import random
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import ClassVar, cast
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page, Response
@@ -54,9 +55,10 @@ SITE = "demo"
 LOGGED_OUT_PATHS = ("/login", "/verify")
 PROCESSING_TIMEOUT_MS = 45_000
 UPLOAD_TIMEOUT_MS = 120_000  # sending a large file through a slow proxy outlasts a page load
-OPEN_TRIES = 3
+OPEN_TRIES = 4
 OPEN_RETRY_S = 0.3
 _POST_URL = re.compile(r"/post/\d+(?:[?#].*)?$")
+_POST_PATH = re.compile(r"/post/\d+")
 
 # Reads title, caption and link of each profile article in one round trip.
 _PROFILE_JS = """els => els.map(e => ({
@@ -75,15 +77,21 @@ def _path(url: str) -> str:
     return urlsplit(url).path or "/"
 
 
+class ServerError(TransientSiteError):
+    """The demo site answered 5xx."""
+
+
 def _check(response: Response | None) -> None:
     if response is not None and response.status >= 500:
-        raise TransientSiteError(f"demo: HTTP {response.status} on {_path(response.url)}")
+        raise ServerError(f"demo: HTTP {response.status} on {_path(response.url)}")
 
 
 class DemoAdapter:
     """Drives the demo site (``automation.sites.demo.server``) like a person would."""
 
     name: ClassVar[str] = "demo"
+    # Fields whose contents a screenshot must not show (see automation.sites.base.masks).
+    mask_selectors: ClassVar[tuple[str, ...]] = (SEL.username, SEL.password, SEL.code)
 
     def __init__(
         self,
@@ -110,18 +118,28 @@ class DemoAdapter:
         if not password:
             raise LoginRequired(f"demo: no password is stored for {user}")
         page = ctx.page
-        with playwright_errors(SITE, "logging in"):
+
+        async def submit_login() -> None:
             await self._open(page, "/login")
             await page.locator(SEL.username).fill(user)
             await page.locator(SEL.password).fill(password)
             await self._submit(page, SEL.login_submit)
+
+        with playwright_errors(SITE, "logging in"):
+            await self._repeatable(submit_login)  # the site logs in once however often asked
             if await self._error_text(page) is not None:
                 raise LoginRequired("demo: the site refused the username or password")
             if _path(page.url) == "/verify":
                 ctx.log(f"demo: {user} must enter a verification code")
                 code = await ctx.ask_human(f"Enter the 6-digit code the demo site sent to {user}")
-                await page.locator(SEL.code).fill(code.strip())
-                await self._submit(page, SEL.verify_submit)
+
+                async def submit_code() -> None:
+                    if _path(page.url) != "/verify":  # an error page replaced the form
+                        await self._open(page, "/verify")
+                    await page.locator(SEL.code).fill(code.strip())
+                    await self._submit(page, SEL.verify_submit)
+
+                await self._repeatable(submit_code)
                 if await self._error_text(page) is not None or _path(page.url) == "/verify":
                     raise VerificationRequired("demo: the site did not accept the code")
             if await self._whoami(page) != user:
@@ -152,7 +170,7 @@ class DemoAdapter:
         with playwright_errors(SITE, "looking for the post on the profile"):
             for post in await self._profile_posts(ctx):
                 if video.marker in post["title"] or video.marker in post["caption"]:
-                    return PostRef(self._base + post["href"], already_posted=True)
+                    return PostRef(self._post_url(post["href"]), already_posted=True)
         return None
 
     async def upload(self, ctx: ItemContext, video: VideoToUpload) -> PostRef:
@@ -173,9 +191,39 @@ class DemoAdapter:
             if not any(p["href"] == post_path for p in await self._profile_posts(ctx)):
                 raise TransientSiteError(f"demo: {post_path} is not on the profile yet")
         ctx.log(f"demo: posted {post_path}")
-        return PostRef(self._base + post_path)
+        return PostRef(self._post_url(post_path))
 
     # -- steps -----------------------------------------------------------------------------------
+
+    async def _repeatable(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Run a step that is safe to repeat (the login or the code form) up to OPEN_TRIES
+        times while the site answers 5xx or drops the connection. A timeout is not
+        repeated (the site may still be working on it), and neither is an upload's POST."""
+        for tries_left in reversed(range(OPEN_TRIES)):
+            try:
+                await step()
+            except (ServerError, PlaywrightError) as exc:
+                network = isinstance(exc, PlaywrightError) and NET_ERROR.search(str(exc))
+                timeout = isinstance(exc, PlaywrightTimeoutError)
+                if not tries_left or timeout or not (network or isinstance(exc, ServerError)):
+                    raise
+            else:
+                return
+            await asyncio.sleep(OPEN_RETRY_S * (OPEN_TRIES - tries_left))  # backoff, no event
+
+    def _post_url(self, href: str) -> str:
+        """The absolute URL of a post link the site gave, only if it is on the site itself.
+
+        The link is the site's text: joined naively, ``@evil.example/post/1`` would make the
+        URL the operator is shown and follows point to another host.
+        """
+        url = urljoin(self._base + "/", href)
+        parts, base = urlsplit(url), urlsplit(self._base)
+        if (parts.scheme, parts.netloc) != (base.scheme, base.netloc) or not _POST_PATH.fullmatch(
+            parts.path
+        ):
+            raise UploadRejected("demo: the site's link to the post is not a post on the site")
+        return url
 
     async def _open(self, page: Page, path: str) -> None:
         """Load a page. A GET is safe to repeat, so a 5xx answer or a dropped connection is
@@ -237,7 +285,21 @@ class DemoAdapter:
         return cast(list[dict[str, str]], found)
 
     async def _read_a_post(self, page: Page, deadline: float) -> int:
-        """Open a post visible in the feed, read it a moment, go back; return 1 if opened."""
+        """Open a post visible in the feed, read it a moment, go back; return 1 if opened.
+
+        A post that fails to load (5xx, dropped connection) is given up like a reader
+        would: back to the feed, nothing read."""
+        try:
+            return await self._open_a_post(page, deadline)
+        except (ServerError, PlaywrightError) as exc:
+            if isinstance(exc, PlaywrightTimeoutError) or not (
+                isinstance(exc, ServerError) or NET_ERROR.search(str(exc))
+            ):
+                raise
+            await self._open(page, "/feed")
+            return 0
+
+    async def _open_a_post(self, page: Page, deadline: float) -> int:
         links = page.locator(SEL.feed_link)
         visible = cast(list[int], await links.evaluate_all(_VISIBLE_JS))
         if not visible:

@@ -16,6 +16,7 @@ help =
     /schedules — the schedules; /unschedule ID, /pause ID, /resume ID
     /videos — the upload queue; a video captioned /queue joins it
     /status — what is running now
+    /check LABEL — does the account's site still match fleetbot's selectors (read-only)
 
     SELECTOR is all, a label, labels separated by commas, or #tag.
     A document with the caption /import adds accounts from a CSV; /session LABEL sets a session.
@@ -57,11 +58,15 @@ run-retry = Retrying { $total } failed items of run #{ $run_id } as run #{ $new_
 accounts-empty = No accounts yet. Import them with a CSV document captioned /import.
 accounts-head = Accounts { $first }–{ $last } of { $total }:
 account-line = { $icon } { $label } ({ $site }, { $username }) { $health }{ $tags }
+account-resting =
+    ⏸ rate-limited by the site: skipped by runs until { $until } UTC
 btn-prev = ◀ Back
 btn-next = Next ▶
 import-done = Imported { $count } accounts: { $labels }
 import-failed = Nothing was imported:
-import-deleted = I deleted your message because the file held passwords.
+check-started = Checking { $site } with { $label }: read-only, nothing is posted…
+document-deleted = I deleted your file from the chat: it may hold passwords or a session.
+document-not-deleted = I could not delete your file: delete it yourself, it may hold passwords or a session.
 session-set = Session of { $label } set ({ $cookies } cookies).
 document-needs-caption = Send a document with the caption /import (accounts CSV) or /session LABEL.
 
@@ -91,3 +96,4 @@ question = Account { $account } (run #{ $run_id }) asks: { $prompt }
     Reply to this message with the answer.
 question-answered = Thanks, sent to { $account }.
 question-expired = Nobody is waiting for an answer here any more.
+question-reply-needed = To answer a question, reply to its message (swipe it or tap Reply).

@@ -16,6 +16,7 @@ help =
     /schedules — расписания; /unschedule ID, /pause ID, /resume ID
     /videos — очередь видео; видео с подписью /queue добавляется в неё
     /status — что выполняется сейчас
+    /check МЕТКА — совпадает ли сайт аккаунта с селекторами fleetbot (только чтение)
 
     ВЫБОР: all, метка, метки через запятую или #тег.
     Документ с подписью /import добавляет аккаунты из CSV; /session МЕТКА задаёт сессию.
@@ -57,11 +58,15 @@ run-retry = Повторяю { $total } неудачных из запуска #
 accounts-empty = Аккаунтов пока нет. Импортируйте их CSV-документом с подписью /import.
 accounts-head = Аккаунты { $first }–{ $last } из { $total }:
 account-line = { $icon } { $label } ({ $site }, { $username }) { $health }{ $tags }
+account-resting =
+    ⏸ сайт ограничил попытки: запуски пропускают аккаунт до { $until } UTC
 btn-prev = ◀ Назад
 btn-next = Далее ▶
 import-done = Импортировано аккаунтов: { $count }: { $labels }
 import-failed = Ничего не импортировано:
-import-deleted = Я удалил ваше сообщение: в файле были пароли.
+check-started = Проверяю { $site } с аккаунтом { $label }: только чтение, ничего не публикуется…
+document-deleted = Я удалил ваш файл из чата: в нём могут быть пароли или сессия.
+document-not-deleted = Не удалось удалить ваш файл: удалите его сами, в нём могут быть пароли или сессия.
 session-set = Сессия { $label } задана (cookies: { $cookies }).
 document-needs-caption = Отправьте документ с подписью /import (CSV аккаунтов) или /session МЕТКА.
 
@@ -91,3 +96,4 @@ question = Аккаунт { $account } (запуск #{ $run_id }) спраши�
     Ответьте на это сообщение.
 question-answered = Спасибо, передал для { $account }.
 question-expired = Здесь больше никто не ждёт ответа.
+question-reply-needed = Чтобы ответить на вопрос, ответьте на его сообщение (смахните его или нажмите «Ответить»).

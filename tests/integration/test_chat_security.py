@@ -1,0 +1,180 @@
+"""What the chat shows and keeps: secret files leave it, other chats get nothing.
+
+The real dispatcher with the real routers and services over a real database, fed updates
+that the fake Bot API recorded, so deletions and replies are the fake's own records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import Update
+
+from automation.accounts import AccountService
+from automation.runs import RunService
+from bot.handlers import build_router
+from bot.media import MediaIntake
+from bot.operator import QuestionBox
+from storage.db import Database
+from tests.fake_telegram import FakeBotAPI
+
+ADMIN, MEMBER = 1001, 3003
+GROUP, ALLOWED_GROUP = -100200300, -100400500
+TOKEN = "123456:chat-security-test"
+HEADER = "label,site,username,password,proxy,tags\n"
+PASSWORD = "hunter2-SECRET"
+PROXY_PASSWORD = "proxy-SECRET"
+COOKIE = "cookie-SECRET-value"
+
+
+@dataclass
+class Chat:
+    """A dispatcher built like serve builds it, and the fake that records what it did."""
+
+    api: FakeBotAPI
+    bot: Bot
+    dispatcher: Dispatcher
+    questions: QuestionBox
+    updates: int = 0
+
+    async def send(self, chat_id: int, text: str | None, **extra: Any) -> dict[str, Any]:
+        """Inject a message into the fake and hand it to the dispatcher; return it."""
+        message = self.api.inject_message(chat_id, text, **extra)
+        self.updates += 1
+        update = Update.model_validate({"update_id": self.updates, "message": message})
+        await self.dispatcher.feed_update(self.bot, update)
+        return message
+
+    def replies(self, chat_id: int) -> list[str]:
+        return [str(m.get("text") or m.get("caption") or "") for m in self.api.sent(chat_id)]
+
+    def deleted(self) -> list[int]:
+        return [int(c.params["message_id"]) for c in self.api.calls if c.method == "deleteMessage"]
+
+    def everything_sent(self) -> str:
+        return json.dumps([c.params for c in self.api.calls], default=str)
+
+
+@pytest.fixture(scope="module")
+def dispatcher() -> Iterator[Dispatcher]:
+    """One for the module: the handler routers attach to one parent per process.
+
+    They are detached again at the end, so other modules can build their own parent.
+    """
+    dp = Dispatcher()
+    parent = build_router((ADMIN,), "en", allowed_chats=(ALLOWED_GROUP,))
+    dp.include_router(parent)
+    yield dp
+    for child in parent.sub_routers:
+        child._parent_router = None  # aiogram has no public way to detach a router
+    parent.sub_routers.clear()
+
+
+@pytest.fixture
+async def chat(db: Database, dispatcher: Dispatcher) -> AsyncIterator[Chat]:
+    data_dir = db.config.data_dir
+    async with FakeBotAPI(token=TOKEN) as api:
+        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api.url)))
+        runs = RunService(data_dir)
+        questions = QuestionBox()
+        dp = dispatcher
+        dp["accounts"] = AccountService(db.secrets)
+        dp["media"] = MediaIntake(bot, runs, data_dir, limit_mb=20)
+        dp["questions"] = questions
+        try:
+            yield Chat(api, bot, dp, questions)
+        finally:
+            await bot.session.close()
+
+
+def csv_file(text: str) -> tuple[bytes, str, str]:
+    return (text.encode(), "accounts.csv", "text/csv")
+
+
+@pytest.mark.parametrize(
+    "contents",
+    [
+        pytest.param(HEADER + f"a1,demo,u1,{PASSWORD},,\n", id="imported"),
+        pytest.param(HEADER + f"a1,nosuchsite,u1,{PASSWORD},,\n", id="bad-row"),
+        pytest.param(
+            HEADER + f"a1,demo,u1,,http://pu:{PROXY_PASSWORD}@10.0.0.1:3128,\n",
+            id="proxy-password-only",
+        ),
+        pytest.param(f"a1,demo,u1,{PASSWORD},,\n", id="no-header"),
+    ],
+)
+async def test_every_import_document_leaves_the_chat(chat: Chat, contents: str) -> None:
+    sent = await chat.send(ADMIN, None, caption="/import", document=csv_file(contents))
+    assert chat.deleted() == [sent["message_id"]]
+    assert "deleted your file" in chat.replies(ADMIN)[-1]
+    assert PASSWORD not in chat.everything_sent()
+    assert PROXY_PASSWORD not in chat.everything_sent()
+
+
+@pytest.mark.parametrize(
+    ("caption", "contents"),
+    [
+        pytest.param("/session a1", "not\ta cookies file\n", id="unparsable"),
+        pytest.param("/session nosuch", f"h\tFALSE\t/\tFALSE\t0\tsid\t{COOKIE}\n", id="unknown"),
+        pytest.param("/session", f"h\tFALSE\t/\tFALSE\t0\tsid\t{COOKIE}\n", id="no-label"),
+        pytest.param("/session a1", f"h\tFALSE\t/\tFALSE\t0\tsid\t{COOKIE}\n", id="stored"),
+    ],
+)
+async def test_every_session_document_leaves_the_chat(
+    chat: Chat, caption: str, contents: str
+) -> None:
+    await chat.send(ADMIN, None, caption="/import", document=csv_file(HEADER + "a1,demo,u1,,,\n"))
+    document = (contents.encode(), "cookies.txt", "text/plain")
+    before = len(chat.replies(ADMIN))
+    sent = await chat.send(ADMIN, None, caption=caption, document=document)
+    assert chat.deleted()[-1] == sent["message_id"]
+    assert any("deleted your file" in text for text in chat.replies(ADMIN)[before:])
+    assert COOKIE not in chat.everything_sent()
+
+
+async def test_a_group_hears_nothing_unless_it_is_allowed(chat: Chat) -> None:
+    for user in (ADMIN, MEMBER):
+        await chat.send(GROUP, "/accounts", user_id=user, chat_type="supergroup")
+        await chat.send(GROUP, "/help", user_id=user, chat_type="group")
+    assert chat.replies(GROUP) == []  # not even a refusal: every member would read it
+    await chat.send(ALLOWED_GROUP, "/accounts", user_id=MEMBER, chat_type="supergroup")
+    assert chat.replies(ALLOWED_GROUP) == []
+    await chat.send(ALLOWED_GROUP, "/accounts", user_id=ADMIN, chat_type="supergroup")
+    assert len(chat.replies(ALLOWED_GROUP)) == 1
+    await chat.send(ADMIN, "/accounts")
+    assert len(chat.replies(ADMIN)) == 1
+
+
+async def ask(chat: Chat, chat_id: int, item_id: int) -> tuple[asyncio.Future[str], int]:
+    """Open a question as the operator does and send its prompt; return both."""
+    answer = chat.questions.open(item_id, chat_id, "demo1")
+    prompt = await chat.bot.send_message(chat_id, "Account demo1 (run #1) asks: the code")
+    chat.questions.sent(item_id, prompt.message_id)
+    return answer, prompt.message_id
+
+
+async def test_a_code_is_taken_only_from_an_admin_replying_to_its_prompt(chat: Chat) -> None:
+    answer, prompt = await ask(chat, ADMIN, item_id=1)
+    await chat.send(ADMIN, "123456")  # not a reply: could be meant for anything
+    assert not answer.done()
+    assert "reply to its message" in chat.replies(ADMIN)[-1]
+    other = await chat.bot.send_message(ADMIN, "a run summary")
+    await chat.send(ADMIN, "123456", reply_to=other.message_id)
+    assert not answer.done()
+    await chat.send(ADMIN, " 654321 ", reply_to=prompt)
+    assert answer.result() == "654321"
+
+    answer, prompt = await ask(chat, ALLOWED_GROUP, item_id=2)
+    for user in (MEMBER, ADMIN):
+        await chat.send(
+            ALLOWED_GROUP, f"{user}", user_id=user, reply_to=prompt, chat_type="supergroup"
+        )
+    assert answer.result() == str(ADMIN)  # the member's reply was never an answer
