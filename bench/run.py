@@ -31,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: make the project importable
 
-from automation.browser import locate_chromium  # noqa: E402
+from automation.chromium import locate_chromium  # noqa: E402
 from automation.config import AutomationConfig  # noqa: E402
 from automation.errors import BrowserNotFound  # noqa: E402
 from automation.sites.demo.server import DemoSite  # noqa: E402
