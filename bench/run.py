@@ -41,7 +41,7 @@ from bench.botreply import bot_reply_times, missing_prerequisite  # noqa: E402
 from bench.fleet import Concurrency, run_fleetbot  # noqa: E402
 from bench.measure import measured  # noqa: E402
 from bench.report import conclusions, p95, plot, table  # noqa: E402
-from bench.scale import SIZES, run_scale, scale_table  # noqa: E402
+from bench.scale import CONCURRENCY, SIZES, run_scale, scale_table  # noqa: E402
 
 LATENCY_MS = 150
 DURATION_S = 3.0
@@ -181,7 +181,7 @@ def cli() -> None:
     )
     scale.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     scale.add_argument("--reporter", choices=("telegram", "none"), default="telegram")
-    scale.add_argument("--concurrency", type=int, default=4)
+    scale.add_argument("--concurrency", type=int, default=CONCURRENCY)
     args = parser.parse_args()
     doc = asyncio.run(main(args))
     if args.scale:
