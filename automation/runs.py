@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 
 from automation.accounts import close_labels
 from automation.errors import RunError, SelectorError, VideoError
+from automation.notifications import enqueue
 from automation.summary import (
     RunProgress,
     RunSummary,
@@ -29,7 +30,6 @@ from storage.models import (
     Account,
     Health,
     ItemStatus,
-    Notification,
     Run,
     RunItem,
     RunKind,
@@ -317,10 +317,10 @@ class RunService:
             run.status, run.finished_at = final, now
             summary = await load_summary(run)
             for chat_id in notify_chats(run):
-                await Notification.create(
-                    chat_id=chat_id,
-                    kind="run_summary",
-                    text=summary_text(summary),
+                await enqueue(
+                    chat_id,
+                    "run_summary",
+                    summary_text(summary),
                     payload={"run_id": run_id},
                     run_id=run_id,
                     dedupe_key=f"run:{run_id}:summary:{chat_id}",

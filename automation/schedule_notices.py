@@ -12,9 +12,10 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from automation.notifications import enqueue
 from automation.schedules import format_fire
 from automation.when import When
-from storage.models import Notification, Run, Schedule
+from storage.models import Run, Schedule
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +100,7 @@ class ScheduleNotices:
         log.info("%s", text)
         created = False
         for chat_id in self.chats(schedule):
-            dedupe = f"{key}:{chat_id}"[:128]
-            if not await Notification.exists(dedupe_key=dedupe):
-                await Notification.create(chat_id=chat_id, kind=kind, text=text, dedupe_key=dedupe)
-                created = True
+            created |= await enqueue(chat_id, kind, text, dedupe_key=f"{key}:{chat_id}")
         if created:
             self._on_notified()
 

@@ -59,6 +59,19 @@ class RunSummary:
         return Counter(item.status for item in self.items)
 
     @property
+    def progress(self) -> RunProgress:
+        """The counts and times alone, as the progress message shows them."""
+        return RunProgress(
+            run_id=self.run_id,
+            kind=self.kind,
+            status=self.status,
+            created_at=self.created_at,
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+            counts=self.counts,
+        )
+
+    @property
     def total(self) -> int:
         """Items in the run."""
         return len(self.items)
@@ -66,14 +79,12 @@ class RunSummary:
     @property
     def settled(self) -> int:
         """Items with a final outcome."""
-        return sum(1 for item in self.items if ItemStatus(item.status).is_final)
+        return self.progress.settled
 
     @property
     def duration_s(self) -> float:
         """Seconds from the first item's start to the end (or now, while running)."""
-        start = self.started_at or self.created_at
-        end = self.finished_at or datetime.now(UTC)
-        return max(0.0, (end - start).total_seconds())
+        return self.progress.duration_s
 
     def to_json(self) -> dict[str, Any]:
         """The documented ``--json`` run summary."""
@@ -96,14 +107,19 @@ class RunSummary:
 
 @dataclass(frozen=True)
 class RunProgress:
-    """How far a run has got: item counts by status, without the items themselves.
+    """How far a run has got: the run's status and times, item counts by status.
 
     The runner reports progress after every item event; counting in SQL keeps that one
-    small query however many items the run has.
+    small query however many items the run has, and the progress message is drawn from
+    this alone.
     """
 
     run_id: int
     kind: str
+    status: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
     counts: Counter[str]
 
     @property
@@ -116,17 +132,40 @@ class RunProgress:
         """Items with a final outcome."""
         return sum(n for status, n in self.counts.items() if ItemStatus(status).is_final)
 
+    @property
+    def duration_s(self) -> float:
+        """Seconds from the first item's start to the end (or now, while running)."""
+        start = self.started_at or self.created_at
+        end = self.finished_at or datetime.now(UTC)
+        return max(0.0, (end - start).total_seconds())
+
+
+_RUN_NOW = ("run__status", "run__created_at", "run__started_at", "run__finished_at")
+
 
 async def load_progress(run: Run) -> RunProgress:
-    """Count a run's items by status (one aggregate query)."""
+    """Count a run's items by status, with the run's status and times as they are now.
+
+    One aggregate query: the run's own columns ride along in the GROUP BY (they are one
+    row's), so a caller holding an older copy of the run still gets today's status.
+    """
     rows = (
         await RunItem.filter(run_id=run.id)
         .annotate(n=Count("id"))
-        .group_by("status")
-        .values("status", "n")
+        .group_by("status", *_RUN_NOW)
+        .values("status", "n", *_RUN_NOW)
     )
     counts = Counter({str(row["status"]): int(row["n"]) for row in rows})
-    return RunProgress(run.id, str(run.kind), counts)
+    now = rows[0] if rows else {}  # a run without items: the caller's copy is all there is
+    return RunProgress(
+        run_id=run.id,
+        kind=str(run.kind),
+        status=str(now.get("run__status", run.status)),
+        created_at=now.get("run__created_at", run.created_at),
+        started_at=now.get("run__started_at", run.started_at),
+        finished_at=now.get("run__finished_at", run.finished_at),
+        counts=counts,
+    )
 
 
 def derive_status(counts: Counter[str], current: RunStatus) -> RunStatus | None:

@@ -23,7 +23,6 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.types import BotCommand
 
-from automation.accounts import AccountService
 from automation.browser import BrowserPool
 from automation.engine import make_runner
 from automation.errors import FleetbotError
@@ -31,19 +30,14 @@ from automation.retention import ArtifactPruner
 from automation.runner import Runner
 from automation.runs import RunService
 from automation.scheduler import FleetScheduler, SchedulerSettings
-from automation.schedules import ScheduleService
-from automation.site_check import SiteChecker
-from automation.videoqueue import VideoQueue
 from bot.alerts import StorageAlerts
 from bot.config import ConfigError, Settings
-from bot.handlers import build_router
+from bot.dispatcher import make_dispatcher
+from bot.floodgate import ChatGate
 from bot.i18n import DEFAULT_LANGUAGE
-from bot.launcher import Launcher
-from bot.media import MediaIntake
 from bot.operator import QuestionBox, TelegramOperator
-from bot.outbox import ChatGate, Outbox
+from bot.outbox import Outbox
 from bot.progress import TelegramReporter
-from bot.status import StatusSource
 from storage.db import open_database
 from storage.health import StorageHealth
 from storage.locks import ServeLock
@@ -126,7 +120,7 @@ async def build(settings: Settings) -> AsyncIterator[App]:
             send_screenshots=settings.bot.send_failure_screenshots,
             on_question_sent=questions.sent,
         )
-        reporter = TelegramReporter(bot, runs, gate, outbox, settings.bot.progress_edit_s)
+        reporter = TelegramReporter(bot, gate, outbox, settings.bot.progress_edit_s)
         stack.push_async_callback(reporter.close)
         pool = await stack.enter_async_context(BrowserPool(settings.automation))
         health = StorageHealth()
@@ -160,26 +154,15 @@ async def build(settings: Settings) -> AsyncIterator[App]:
                 on_notified=outbox.wake,
             )
         )
-        dispatcher = Dispatcher(
-            settings=settings,
+        dispatcher = make_dispatcher(
+            settings,
+            bot=bot,
+            secrets=db.secrets,
             runs=runs,
-            accounts=AccountService(db.secrets, data_dir),
-            media=MediaIntake(bot, runs, data_dir, limit_mb=settings.bot.download_limit_mb),
-            launcher=Launcher(bot, runs, runner.wake),
             questions=questions,
-            status_source=StatusSource(runner, pool, scheduler.next_fires),
-            schedules=ScheduleService(settings.scheduler.timezone),
+            runner=runner,
+            pool=pool,
             scheduler=scheduler,
-            queue=VideoQueue(runs),
-            site_checks=SiteChecker(
-                pool,
-                settings.sites,
-                db.secrets,
-                navigation_timeout_s=settings.automation.navigation_timeout_s,
-            ),
-        )
-        dispatcher.include_router(
-            build_router(settings.bot.admins, settings.bot.language, settings.bot.allowed_chats)
         )
         yield App(settings, bot, dispatcher, runner, outbox, reporter)
 

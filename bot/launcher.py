@@ -28,10 +28,10 @@ class Launcher:
     async def launch(self, run: Run, chat_id: int, language: str) -> None:
         """The run is already committed; a lost progress message loses nothing else."""
         self._wake_runner()
-        summary = await self._runs.summary(run.id)
+        progress = await self._runs.progress(run)
         try:
             message = await self._bot.send_message(
-                chat_id, progress_text(texts(language), summary)
+                chat_id, progress_text(texts(language), progress)
             )
         except (TelegramAPIError, TelegramNetworkError) as exc:
             log.info("run #%d: no progress message in chat %d: %s", run.id, chat_id, exc)

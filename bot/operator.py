@@ -13,10 +13,11 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from automation.notifications import enqueue
 from automation.reporting import Question
 from automation.retention import question_screenshot
 from bot.i18n import texts
-from bot.outbox import Outbox, enqueue
+from bot.outbox import Outbox
 from storage.models import Run
 
 

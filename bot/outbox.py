@@ -1,7 +1,8 @@
 """The outbox: every message the bot owes a chat is a Notification row first.
 
-One sender task delivers them in id order per chat. On ``TelegramRetryAfter`` it waits
-exactly ``retry_after`` for that chat and sends nothing else there meanwhile; network
+One sender task delivers them in id order per chat, each send in a turn of the flood
+gate it shares with progress edits (``bot/floodgate.py``). On ``TelegramRetryAfter`` it
+waits exactly ``retry_after`` for that chat and nothing is sent there meanwhile; network
 errors and 5xx are retried with backoff; a chat gets about one message per second; rows
 left unsent by a crash are sent after the restart. Delivery is at least once: a crash
 between Telegram's answer and the row's update can repeat that one message.
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,7 +32,9 @@ from aiogram.exceptions import (
 from aiogram.types import ForceReply, FSInputFile, InputMediaPhoto
 from tortoise.transactions import in_transaction
 
+from automation.notifications import enqueue
 from automation.runs import RunService
+from bot.floodgate import ChatGate, Turn
 from bot.i18n import texts
 from bot.views import summary_keyboard, summary_text
 from storage.health import STORAGE_ERRORS
@@ -41,7 +43,7 @@ from storage.models import ItemStatus, Notification, NotificationStatus, Run
 log = logging.getLogger(__name__)
 
 POLL_S = 1.0
-PER_CHAT_INTERVAL_S = 1.0
+BUSY_S = 0.1  # a chat whose turn another sender holds: look again this soon
 MAX_BACKOFF_S = 60.0
 # Retrying while the Bot API is unreachable is free for Telegram, and the sooner a retry
 # comes after it is back, the sooner owed messages arrive: keep these retries close.
@@ -50,54 +52,6 @@ ALBUM_SIZE = 10
 _PERMANENT = (TelegramBadRequest, TelegramForbiddenError, TelegramNotFound)
 
 QuestionSent = Callable[[int, int], None]
-
-
-class ChatGate:
-    """When each chat may receive its next message (rate and retry_after windows)."""
-
-    def __init__(self, interval_s: float = PER_CHAT_INTERVAL_S) -> None:
-        self._interval = interval_s
-        self._not_before: dict[int, float] = {}
-
-    def wait_s(self, chat_id: int) -> float:
-        """Seconds until this chat may receive something; 0 when it may now."""
-        return max(0.0, self._not_before.get(chat_id, 0.0) - time.monotonic())
-
-    def sent(self, chat_id: int) -> None:
-        """Something was just delivered to this chat."""
-        self._push(chat_id, self._interval)
-
-    def retry_after(self, chat_id: int, seconds: float) -> None:
-        """Telegram asked for silence in this chat."""
-        self._push(chat_id, seconds)
-
-    def _push(self, chat_id: int, seconds: float) -> None:
-        until = time.monotonic() + seconds
-        self._not_before[chat_id] = max(self._not_before.get(chat_id, 0.0), until)
-
-
-async def enqueue(
-    chat_id: int,
-    kind: str,
-    text: str = "",
-    *,
-    payload: dict[str, Any] | None = None,
-    run_id: int | None = None,
-    dedupe_key: str | None = None,
-) -> Notification:
-    """Owe a chat a message; with a dedupe_key the same message is owed only once."""
-    if dedupe_key is not None and (
-        existing := await Notification.get_or_none(dedupe_key=dedupe_key)
-    ):
-        return existing
-    return await Notification.create(
-        chat_id=chat_id,
-        kind=kind,
-        text=text,
-        payload=payload or {},
-        run_id=run_id,
-        dedupe_key=dedupe_key,
-    )
 
 
 class Outbox:
@@ -169,18 +123,20 @@ class Outbox:
             if row.next_attempt_at is not None and row.next_attempt_at > now:
                 delay = min(delay, (row.next_attempt_at - now).total_seconds())
                 continue
-            if (wait := self._gate.wait_s(chat)) > 0:
-                delay = min(delay, wait)
+            turn = self._gate.try_turn(chat)
+            if turn is None:  # inside a window, or a progress edit is on its way there
+                delay = min(delay, self._gate.wait_s(chat) or BUSY_S)
                 continue
-            await self._deliver(row)
+            with turn:
+                await self._deliver(row, turn)
             delay = min(delay, self._gate.wait_s(chat) or POLL_S)
         return max(delay, 0.01)
 
-    async def _deliver(self, row: Notification) -> None:
+    async def _deliver(self, row: Notification, turn: Turn) -> None:
         try:
             follow_up = await self._send(row)
         except TelegramRetryAfter as exc:
-            self._gate.retry_after(row.chat_id, exc.retry_after)
+            turn.retry_after(exc.retry_after)
             await self._postpone(row, exc.retry_after, f"retry after {exc.retry_after}s")
         except TelegramNetworkError as exc:  # unreachable: costs Telegram nothing to retry
             backoff = min(MAX_NETWORK_BACKOFF_S, 2.0 ** min(row.attempts, 6))
@@ -201,7 +157,7 @@ class Outbox:
             backoff = min(MAX_BACKOFF_S, 2.0 ** min(row.attempts, 6))
             await self._postpone(row, backoff, type(exc).__name__)
         else:
-            self._gate.sent(row.chat_id)
+            turn.sent()
             self.delivered += 1
             async with in_transaction():
                 await Notification.filter(id=row.id).update(
@@ -295,4 +251,4 @@ def _existing(shots: list[dict[str, str]]) -> list[dict[str, str]]:
     return [shot for shot in shots if Path(shot["path"]).is_file()]
 
 
-__all__ = ["ChatGate", "Outbox", "enqueue"]
+__all__ = ["Outbox"]

@@ -78,10 +78,19 @@ def looks_like_duration(text: str) -> bool:
 
 def parse_run_id(args: list[str], command: str) -> int:
     """Exactly one positive run number."""
+    return _one_id(args, command, "bad-run-id")
+
+
+def parse_schedule_id(args: list[str], command: str) -> int:
+    """Exactly one positive schedule number."""
+    return _one_id(args, command, "bad-schedule-id")
+
+
+def _one_id(args: list[str], command: str, bad_key: str) -> int:
     if len(args) != 1:
         raise UsageError("usage", command=command)
     if not is_id(args[0]):
-        raise UsageError("bad-run-id", value=args[0][:40])
+        raise UsageError(bad_key, value=args[0][:40])
     return int(args[0].lstrip("#"))
 
 

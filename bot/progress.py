@@ -2,9 +2,11 @@
 
 The message id and the chat's language are kept in the run's params, so a restarted
 process goes on editing the same message. Edits happen at most every
-``bot.progress_edit_s`` seconds, never repeat the current text, and never go to a chat
-inside a ``retry_after`` window; a skipped edit is made up by the next one. Progress is
-a courtesy: a failed edit is logged and forgotten, the summary goes through the outbox.
+``bot.progress_edit_s`` seconds, never repeat the current text, and are sent in a turn of
+the flood gate the outbox shares, so never inside a ``retry_after`` window; a skipped edit
+is made up by the next one. The text is drawn from the counts the runner already computed
+for its event (``RunProgress``): an edit costs no query, however large the run. Progress
+is a courtesy: a failed edit is logged and forgotten, the summary goes through the outbox.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramRetryAfter
 
 from automation.reporting import ItemEvent
-from automation.runs import RunService
 from automation.summary import RunProgress, RunSummary
+from bot.floodgate import ChatGate, Turn
 from bot.i18n import texts
-from bot.outbox import ChatGate, Outbox
+from bot.outbox import Outbox
 from bot.views import progress_text
 from storage.models import Run
 
@@ -34,8 +36,10 @@ class _Message:
     chat_id: int
     message_id: int
     language: str
+    progress: RunProgress | None = None  # the newest counts, shown at the next edit
+    final: bool = False  # the run's summary is in: later item events are stale
     text: str = ""
-    last_edit: float = 0.0
+    next_edit_at: float = 0.0  # monotonic; the throttle
     dirty: bool = False
     pending: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -54,11 +58,8 @@ async def attach_progress(run_id: int, chat_id: int, message_id: int, language: 
 class TelegramReporter:
     """The runner's Reporter for Telegram: throttled progress edits, outbox for summaries."""
 
-    def __init__(
-        self, bot: Bot, runs: RunService, gate: ChatGate, outbox: Outbox, edit_every_s: float
-    ) -> None:
+    def __init__(self, bot: Bot, gate: ChatGate, outbox: Outbox, edit_every_s: float) -> None:
         self._bot = bot
-        self._runs = runs
         self._gate = gate
         self._outbox = outbox
         self._every = edit_every_s
@@ -67,15 +68,27 @@ class TelegramReporter:
 
     async def item_event(self, event: ItemEvent, progress: RunProgress) -> None:
         """An item moved: refresh the run's progress message (throttled)."""
-        message = await self._message(event.run_id)
-        if message is not None:
-            self._schedule(event.run_id, message)
+        message = await self._message(event.run_id, finished_ok=False)
+        if message is None or message.final:
+            return
+        # Events of concurrent items may arrive out of order; settled items only grow,
+        # so the counts with more of them are the newer ones.
+        if message.progress is None or progress.settled >= message.progress.settled:
+            message.progress = progress
+        self._schedule(event.run_id, message)
 
     async def run_finished(self, summary: RunSummary) -> None:
         """The summary row is already in the outbox: send it now, show the final bar."""
         self._outbox.wake()
-        message = await self._message(summary.run_id)
+        message = await self._message(summary.run_id, finished_ok=True)
         if message is not None:
+            message.progress = summary.progress
+            message.final = True
+            # The summary matters more than the bar: give the outbox one throttle period
+            # past the chat's current window to take its turn first (the gate then spaces
+            # the two), instead of racing it for the turn when the window ends.
+            after = self._gate.wait_s(message.chat_id) + self._every
+            message.next_edit_at = max(message.next_edit_at, time.monotonic() + after)
             self._schedule(summary.run_id, message)
 
     async def close(self) -> None:
@@ -87,12 +100,15 @@ class TelegramReporter:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _message(self, run_id: int) -> _Message | None:
+    async def _message(self, run_id: int, *, finished_ok: bool) -> _Message | None:
         if (known := self._messages.get(run_id)) is not None:
             return known
+        # Once per run and process: where its progress message is.
         run = await Run.get_or_none(id=run_id)
         if run is None or "progress_message_id" not in run.params:
             return None  # not a Telegram run, or its message is not attached yet
+        if run.finished_at is not None and not finished_ok:
+            return None  # a late event of a finished run: its final text is shown
         params = run.params
         message = _Message(
             chat_id=int(str(params["progress_chat_id"])),
@@ -111,33 +127,34 @@ class TelegramReporter:
 
     async def _edit_when_allowed(self, run_id: int, message: _Message) -> None:
         while message.dirty:
+            if (wait := message.next_edit_at - time.monotonic()) > 0:
+                # The throttle window itself, not a polled condition; look again after it,
+                # as run_finished may have pushed its end meanwhile.
+                await asyncio.sleep(wait)
+                continue
             message.dirty = False
-            wait = max(
-                message.last_edit + self._every - time.monotonic(),
-                self._gate.wait_s(message.chat_id),
-            )
-            if wait > 0:
-                await asyncio.sleep(wait)  # the throttle window itself, not a polled condition
-            summary = await self._runs.summary(run_id)
-            text = progress_text(texts(message.language), summary)
-            if text != message.text:
-                await self._edit(message, text)
-            if summary.finished_at is not None:
+            async with self._gate.turn(message.chat_id) as turn:
+                # Drawn once the turn is ours: the newest counts, no await before the send.
+                assert message.progress is not None
+                text = progress_text(texts(message.language), message.progress)
+                if text != message.text:
+                    await self._edit(message, text, turn)
+            if message.final:
                 self._messages.pop(run_id, None)
                 return
 
-    async def _edit(self, message: _Message, text: str) -> None:
-        message.last_edit = time.monotonic()
+    async def _edit(self, message: _Message, text: str, turn: Turn) -> None:
+        message.next_edit_at = time.monotonic() + self._every
         try:
             await self._bot.edit_message_text(
                 text=text, chat_id=message.chat_id, message_id=message.message_id
             )
         except TelegramRetryAfter as exc:
-            self._gate.retry_after(message.chat_id, exc.retry_after)
+            turn.retry_after(exc.retry_after)
             return
         except (TelegramAPIError, TelegramNetworkError) as exc:
             log.info("progress edit in chat %d skipped: %s", message.chat_id, exc)
             return
         message.text = text
         self.edits += 1
-        self._gate.sent(message.chat_id)
+        turn.sent()

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from automation.accounts import AccountView
-from automation.summary import ItemSummary, RunSummary
+from automation.summary import ItemSummary, RunProgress, RunSummary
 from bot.i18n import Texts
 from storage.models import ItemStatus, RunStatus
 
@@ -60,20 +60,20 @@ def bar(done: int, total: int, width: int = BAR_WIDTH) -> str:
     return "▓" * filled + "░" * (width - filled)
 
 
-def progress_text(t: Texts, summary: RunSummary) -> str:
-    """The one progress message of a run, edited as items settle."""
-    counts = summary.counts
+def progress_text(t: Texts, progress: RunProgress) -> str:
+    """The one progress message of a run, edited as items settle (drawn from counts alone)."""
+    counts = progress.counts
     return t(
         "progress",
-        run_id=summary.run_id,
-        kind=summary.kind,
-        status=summary.status,
-        bar=bar(summary.settled, summary.total),
-        settled=summary.settled,
-        total=summary.total,
+        run_id=progress.run_id,
+        kind=progress.kind,
+        status=progress.status,
+        bar=bar(progress.settled, progress.total),
+        settled=progress.settled,
+        total=progress.total,
         succeeded=counts[ItemStatus.SUCCEEDED],
         failed=counts[ItemStatus.FAILED],
-        elapsed=duration(summary.duration_s),
+        elapsed=duration(progress.duration_s),
     )
 
 
@@ -138,7 +138,7 @@ def summary_keyboard(t: Texts, summary: RunSummary) -> InlineKeyboardMarkup:
 
 def run_detail_text(t: Texts, summary: RunSummary) -> str:
     """/run ID: every item with its outcome, error or post link."""
-    lines = [progress_text(t, summary), ""]
+    lines = [progress_text(t, summary.progress), ""]
     for item in summary.items:
         detail = ""
         if item.status == ItemStatus.FAILED and item.error:

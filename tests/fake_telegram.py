@@ -9,7 +9,8 @@ Simplified: private chats only, no webhooks, media are stored as opaque bytes.
 
 Tests inject updates (``inject_message``, ``inject_callback``), wait on conditions
 (``wait_for``, ``wait_for_message``) and inject faults (``retry_after``, ``fail_next``,
-``go_down`` / ``come_back``). Every call is recorded with the answer it got.
+``go_down`` / ``come_back``, ``hold`` / ``release`` to keep a request in flight). Every
+call is recorded with the answer it got.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class FakeBotAPI:
         self._files: dict[str, bytes] = {}
         self._file_ids = itertools.count(1)
         self._faults: list[_Fault] = []
+        self._held: dict[str, asyncio.Event] = {}
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._app: web.Application | None = None
@@ -99,6 +101,8 @@ class FakeBotAPI:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        for method in list(self._held):
+            self.release(method)
         async with self._changed:
             self._changed.notify_all()
         await self.go_down()
@@ -141,6 +145,15 @@ class FakeBotAPI:
     def fail_next(self, times: int, *, status: int = 500, method: str | None = None) -> None:
         """Answer the next calls with a server error."""
         self._faults.append(_Fault(method, status, times=times))
+
+    def hold(self, method: str) -> None:
+        """Leave calls of ``method`` unanswered until ``release``: they stay in flight."""
+        self._held.setdefault(method, asyncio.Event())
+
+    def release(self, method: str) -> None:
+        """Answer the held calls of ``method`` (faults added meanwhile apply to them)."""
+        if (held := self._held.pop(method, None)) is not None:
+            held.set()
 
     # -- injecting updates -------------------------------------------------------------
 
@@ -283,6 +296,9 @@ class FakeBotAPI:
         try:
             if request.match_info["token"] != self.token:
                 return _error(call, 401, "Unauthorized")
+            if (held := self._held.get(method)) is not None:
+                await self._notify()  # the call is visible to waiters while it is held
+                await held.wait()
             if (fault := self._fault(method)) is not None:
                 return fault_response(call, fault)
             handler = getattr(self, f"_m_{method}", None)

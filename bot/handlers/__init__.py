@@ -1,7 +1,9 @@
-"""The bot's routers, assembled under one parent that carries the shared middlewares.
+"""The bot's routers, made fresh and assembled under one parent that carries the middlewares.
 
 Every event type of the parent router passes the admins-only check first, so a handler
-added to any child router cannot escape it.
+added to any child router cannot escape it. Routers are built by functions, never held at
+module level: aiogram attaches a router to one parent only, and each dispatcher (serve,
+a test) gets its own.
 """
 
 from __future__ import annotations
@@ -12,20 +14,17 @@ from bot.handlers import accounts, answers, common, runs, schedules, sites
 from bot.i18n import Choice
 from bot.middlewares import AdminsOnly, Language, ReplyErrors
 
-CHILDREN = (
-    common.router,
-    runs.router,
-    schedules.router,
-    accounts.router,
-    sites.router,
-    answers.router,
-)
+
+def get_routers() -> list[Router]:
+    """A fresh router per handler module, in the order updates should try them."""
+    modules = (common, runs, schedules, accounts, sites, answers)
+    return [module.make_router() for module in modules]
 
 
 def build_router(
     admins: tuple[int, ...], language: Choice, allowed_chats: tuple[int, ...] = ()
 ) -> Router:
-    """The parent router holding every handler router, with the shared middlewares."""
+    """A fresh parent router holding every handler router, with the shared middlewares."""
     parent = Router(name="fleetbot")
     access = AdminsOnly(admins, language, allowed_chats)
     for observer in parent.observers.values():
@@ -33,5 +32,5 @@ def build_router(
     for observer in (parent.message, parent.callback_query):
         observer.middleware(Language(language))
         observer.middleware(ReplyErrors())
-    parent.include_routers(*CHILDREN)  # a router attaches once: one bot per process
+    parent.include_routers(*get_routers())
     return parent

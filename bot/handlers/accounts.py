@@ -18,18 +18,26 @@ from bot.media import MediaIntake
 from bot.parsing import UsageError, is_id, split_args
 from bot.views import accounts_page, fit
 
-router = Router(name="accounts")
 log = logging.getLogger(__name__)
 
 
-@router.message(Command("accounts"))
+def make_router() -> Router:
+    """A fresh router for /accounts and the documents it takes."""
+    router = Router(name="accounts")
+    router.message.register(list_accounts, Command("accounts"))
+    router.callback_query.register(page_accounts, F.data.startswith("acc:"))
+    router.message.register(import_accounts, F.document, Command("import"))
+    router.message.register(set_session, F.document, Command("session"))
+    router.message.register(unknown_document, F.document)  # last: captions we do not know
+    return router
+
+
 async def list_accounts(message: Message, t: Texts, accounts: AccountService) -> None:
     """/accounts: the first page."""
     text, markup = accounts_page(t, await accounts.list_accounts(), 0)
     await message.answer(text, reply_markup=markup)
 
 
-@router.callback_query(F.data.startswith("acc:"))
 async def page_accounts(query: CallbackQuery, t: Texts, accounts: AccountService) -> None:
     """The paging buttons under /accounts."""
     raw = (query.data or "").removeprefix("acc:")
@@ -41,7 +49,6 @@ async def page_accounts(query: CallbackQuery, t: Texts, accounts: AccountService
         await query.message.edit_text(text, reply_markup=markup)
 
 
-@router.message(F.document, Command("import"))
 async def import_accounts(
     message: Message, t: Texts, accounts: AccountService, media: MediaIntake
 ) -> None:
@@ -58,7 +65,6 @@ async def import_accounts(
         await message.answer(fit(t("import-done", count=len(labels), labels=", ".join(labels))))
 
 
-@router.message(F.document, Command("session"))
 async def set_session(
     message: Message, t: Texts, accounts: AccountService, media: MediaIntake
 ) -> None:
@@ -97,7 +103,6 @@ async def _secret_document(message: Message, t: Texts) -> AsyncIterator[None]:
         await message.answer(note)
 
 
-@router.message(F.document)
 async def unknown_document(message: Message, t: Texts) -> None:
     """A document without a caption we know."""
     await message.answer(t("document-needs-caption"))

@@ -8,10 +8,14 @@ from aiogram.types import Message
 from bot.i18n import Texts
 from bot.operator import QuestionBox
 
-router = Router(name="answers")
+
+def make_router() -> Router:
+    """A fresh router for plain-text replies to a site's question."""
+    router = Router(name="answers")
+    router.message.register(answer_question, F.text, ~F.text.startswith("/"))
+    return router
 
 
-@router.message(F.text, ~F.text.startswith("/"))
 async def answer_question(message: Message, t: Texts, questions: QuestionBox) -> None:
     """Hand a reply to a question's message to that question; other text answers nothing."""
     if not questions.waiting_in(message.chat.id):

@@ -22,7 +22,18 @@ from bot.parsing import (
 from bot.views import run_detail_text, runs_text
 from storage.models import Trigger
 
-router = Router(name="runs")
+
+def make_router() -> Router:
+    """A fresh router for the run commands and the summary's buttons."""
+    router = Router(name="runs")
+    router.message.register(warmup, Command("warmup"))
+    router.message.register(upload, Command("upload"))
+    router.message.register(recent_runs, Command("runs"))
+    router.message.register(show_run, Command("run"))
+    router.message.register(cancel_run, Command("cancel"))
+    router.message.register(retry_run, Command("retry"))
+    router.callback_query.register(run_button, F.data.startswith("run:"))
+    return router
 
 
 def requester(message: Message) -> Requester:
@@ -33,7 +44,6 @@ def requester(message: Message) -> Requester:
     )
 
 
-@router.message(Command("warmup"))
 async def warmup(
     message: Message,
     lang: str,
@@ -49,7 +59,6 @@ async def warmup(
     await launcher.launch(run, message.chat.id, lang)
 
 
-@router.message(Command("upload"))
 async def upload(
     message: Message,
     *,
@@ -70,20 +79,17 @@ async def upload(
     await launcher.launch(run, message.chat.id, lang)
 
 
-@router.message(Command("runs"))
 async def recent_runs(message: Message, t: Texts, runs: RunService) -> None:
     """/runs: the latest runs."""
     await message.answer(runs_text(t, await runs.recent(10)))
 
 
-@router.message(Command("run"))
 async def show_run(message: Message, t: Texts, runs: RunService) -> None:
     """/run ID: one run's outcomes."""
     run_id = parse_run_id(split_args(message.text), "run")
     await message.answer(run_detail_text(t, await runs.summary(run_id)))
 
 
-@router.message(Command("cancel"))
 async def cancel_run(message: Message, t: Texts, runs: RunService) -> None:
     """/cancel ID."""
     run_id = parse_run_id(split_args(message.text), "cancel")
@@ -91,7 +97,6 @@ async def cancel_run(message: Message, t: Texts, runs: RunService) -> None:
     await message.answer(t("run-cancelled", run_id=run_id, status=summary.status))
 
 
-@router.message(Command("retry"))
 async def retry_run(
     message: Message, t: Texts, lang: str, runs: RunService, launcher: Launcher
 ) -> None:
@@ -113,12 +118,11 @@ async def _retry(
     launcher: Launcher,
 ) -> None:
     run = await runs.retry_failed(run_id, who)
-    total = len((await runs.summary(run.id)).items)
+    total = (await runs.progress(run)).total
     await message.answer(t("run-retry", run_id=run_id, new_id=run.id, total=total))
     await launcher.launch(run, message.chat.id, lang)
 
 
-@router.callback_query(F.data.startswith("run:"))
 async def run_button(
     query: CallbackQuery, t: Texts, lang: str, runs: RunService, launcher: Launcher
 ) -> None:

@@ -11,10 +11,19 @@ from automation.schedules import ScheduleService, ScheduleView, format_fire
 from automation.videoqueue import VideoQueue
 from bot.i18n import Texts
 from bot.media import MediaIntake, video_file
-from bot.parsing import UsageError, parse_run_id, split_args
+from bot.parsing import UsageError, parse_schedule_id, split_args
 from bot.views import fit
 
-router = Router(name="schedules")
+
+def make_router() -> Router:
+    """A fresh router for the schedule commands and the upload queue."""
+    router = Router(name="schedules")
+    router.message.register(add_schedule, Command("schedule"))
+    router.message.register(list_schedules, Command("schedules"))
+    router.message.register(change_schedule, Command("unschedule", "pause", "resume"))
+    router.message.register(list_videos, Command("videos"))
+    router.message.register(queue_video, Command("queue"))
+    return router
 
 
 def parse_schedule(args: list[str]) -> dict[str, object]:
@@ -56,7 +65,6 @@ def schedule_line(t: Texts, schedule: ScheduleView) -> str:
     )
 
 
-@router.message(Command("schedule"))
 async def add_schedule(
     message: Message, t: Texts, schedules: ScheduleService, scheduler: FleetScheduler
 ) -> None:
@@ -75,7 +83,6 @@ async def add_schedule(
     await message.answer(t("schedule-added", line=schedule_line(t, view)))
 
 
-@router.message(Command("schedules"))
 async def list_schedules(message: Message, t: Texts, schedules: ScheduleService) -> None:
     """/schedules."""
     views = await schedules.list()
@@ -85,13 +92,12 @@ async def list_schedules(message: Message, t: Texts, schedules: ScheduleService)
     await message.answer(fit("\n".join(schedule_line(t, v) for v in views)))
 
 
-@router.message(Command("unschedule", "pause", "resume"))
 async def change_schedule(
     message: Message, t: Texts, schedules: ScheduleService, scheduler: FleetScheduler
 ) -> None:
     """/unschedule ID, /pause ID, /resume ID."""
     command = (message.text or "").split()[0].lstrip("/").split("@")[0]
-    schedule_id = parse_run_id(split_args(message.text), command)
+    schedule_id = parse_schedule_id(split_args(message.text), command)
     if command == "unschedule":
         await schedules.remove(schedule_id)
         await scheduler.reload()
@@ -102,7 +108,6 @@ async def change_schedule(
     await message.answer(schedule_line(t, view))
 
 
-@router.message(Command("videos"))
 async def list_videos(message: Message, t: Texts, queue: VideoQueue) -> None:
     """/videos: the upload queue."""
     videos = await queue.queued()
@@ -114,7 +119,6 @@ async def list_videos(message: Message, t: Texts, queue: VideoQueue) -> None:
     await message.answer(fit("\n".join(lines)))
 
 
-@router.message(Command("queue"))
 async def queue_video(message: Message, t: Texts, queue: VideoQueue, media: MediaIntake) -> None:
     """A video captioned /queue joins the upload queue."""
     file = video_file(message)

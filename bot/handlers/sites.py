@@ -35,6 +35,3 @@ async def check_site(
     except SiteError as exc:
         raise FleetbotError(f"the check could not finish: {exc}") from None
     await message.answer(fit("\n".join(report.lines())))
-
-
-router = make_router()

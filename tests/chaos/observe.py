@@ -14,8 +14,6 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 FINAL = frozenset({"succeeded", "failed", "cancelled", "skipped"})
 
 
@@ -47,19 +45,6 @@ async def items(data_dir: Path, run_id: int) -> dict[int, dict[str, Any]]:
 async def settled(data_dir: Path, run_id: int) -> int:
     """How many of a run's items have a final outcome."""
     return sum(1 for row in (await items(data_dir, run_id)).values() if row["status"] in FINAL)
-
-
-def kill_tree(pid: int) -> None:
-    """SIGKILL a process and everything under it (Chromium, the Playwright driver)."""
-    try:
-        family = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return
-    for proc in family:
-        try:
-            proc.kill()
-        except psutil.NoSuchProcess:
-            continue
 
 
 def report(scenario: str, **figures: Any) -> None:

@@ -12,13 +12,12 @@ import os
 import re
 import stat
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from automation.sites.demo.samples import sample_video_bytes
 from tests.e2e.conftest import ADMIN, Fleet, eventually
-from tests.helpers import cli_env
+from tests.helpers import FLEETBOT, cli_env
 
 BIG = 50 * 2**20
 MB = 2**20
@@ -141,7 +140,7 @@ def run_measured(args: list[str], data_dir: Path, log: Path) -> tuple[int, str, 
     """Run the CLI; return its exit code, its output and its own peak RSS in kB."""
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cli", *args],
+            [*FLEETBOT, *args],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=cli_env(data_dir),
@@ -188,7 +187,7 @@ def test_cli_refuses_big_and_fake_files_without_reading_them(tmp_path: Path) -> 
 def test_fresh_data_dir_and_key_file_are_private(tmp_path: Path) -> None:
     data_dir = tmp_path / "fresh" / "data"
     proc = subprocess.run(
-        [sys.executable, "-m", "cli", "accounts", "list"],
+        [*FLEETBOT, "accounts", "list"],
         capture_output=True,
         text=True,
         env=cli_env(data_dir),

@@ -12,12 +12,11 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from aiogram import Bot, Dispatcher, Router
+from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Update
@@ -25,20 +24,20 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from automation.accounts import AccountRow, AccountService
+from automation.browser import BrowserPool
+from automation.engine import make_runner
 from automation.runs import RunService
 from automation.scheduler import FleetScheduler, SchedulerSettings
 from automation.schedules import ScheduleError, ScheduleService, parse_when
-from automation.videoqueue import VideoQueue
 from bot.config import Settings
-from bot.handlers import CHILDREN, build_router
+from bot.dispatcher import make_dispatcher
 from bot.handlers.schedules import parse_schedule
-from bot.launcher import Launcher
-from bot.media import MediaIntake
 from bot.operator import QuestionBox
 from bot.parsing import (
     UsageError,
     parse_duration,
     parse_run_id,
+    parse_schedule_id,
     parse_selector,
     parse_warmup,
     split_args,
@@ -123,6 +122,7 @@ def test_command_parsers_return_a_value_or_a_usage_error(text: str, command: str
     for parse in (
         lambda a: parse_warmup(a, 60.0),
         lambda a: parse_run_id(a, command),
+        lambda a: parse_schedule_id(a, command),
         lambda a: parse_selector(a, "upload"),
         lambda a: parse_duration(a[0] if a else ""),
         parse_schedule,
@@ -252,17 +252,6 @@ class Chat:
         return [c.method for c in self.api.calls[before:]]
 
 
-@contextmanager
-def fleet_router() -> Iterator[Router]:
-    """The real parent router; its child routers are module singletons, detached after."""
-    parent = build_router((ADMIN,), "en")
-    try:
-        yield parent
-    finally:
-        for child in CHILDREN:  # aiogram has no public detach; the next test builds anew
-            child._parent_router = None
-
-
 @pytest.fixture
 async def chat(db: Database, settings: Settings) -> AsyncIterator[Chat]:
     await AccountService(db.secrets).import_rows(
@@ -275,6 +264,9 @@ async def chat(db: Database, settings: Settings) -> AsyncIterator[Chat]:
     for _ in range(2):  # targets for /pause, /resume and /unschedule
         await schedules.add("warmup", "daily 09:00", "all")
     runs = RunService(settings.storage.data_dir)
+    admin_settings = settings.model_copy(
+        update={"bot": settings.bot.model_copy(update={"admins": (ADMIN,), "language": "en"})}
+    )
     logs = Records()
     logging.getLogger().addHandler(logs)
     scheduler_settings = SchedulerSettings(
@@ -289,25 +281,30 @@ async def chat(db: Database, settings: Settings) -> AsyncIterator[Chat]:
             FleetScheduler(scheduler_settings, runs) as scheduler,
         ):
             bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api.url)))
-            # The services app.build() gives the dispatcher; the runner is never woken, so
-            # an accepted /warmup leaves a pending run and starts no browser.
-            dispatcher = Dispatcher(
-                settings=settings,
-                runs=runs,
-                accounts=AccountService(db.secrets),
-                media=MediaIntake(bot, runs, settings.storage.data_dir, limit_mb=20),
-                launcher=Launcher(bot, runs, lambda: None),
-                questions=QuestionBox(),
-                schedules=schedules,
-                scheduler=scheduler,
-                queue=VideoQueue(runs),
+            # The dispatcher serve polls with; the runner is never started, so an accepted
+            # /warmup leaves a pending run and starts no browser.
+            pool = BrowserPool(settings.automation)
+            runner = make_runner(
+                config=settings.automation,
+                sites=settings.sites,
+                data_dir=settings.storage.data_dir,
+                secrets=db.secrets,
+                pool=pool,
             )
-            with fleet_router() as router:
-                dispatcher.include_router(router)
-                try:
-                    yield Chat(api, bot, dispatcher, logs)
-                finally:
-                    await bot.session.close()
+            dispatcher = make_dispatcher(
+                admin_settings,
+                bot=bot,
+                secrets=db.secrets,
+                runs=runs,
+                questions=QuestionBox(),
+                runner=runner,
+                pool=pool,
+                scheduler=scheduler,
+            )
+            try:
+                yield Chat(api, bot, dispatcher, logs)
+            finally:
+                await bot.session.close()
     finally:
         logging.getLogger().removeHandler(logs)
 

@@ -19,9 +19,10 @@ import pytest
 
 from automation.sites.demo.samples import write_sample_videos
 from automation.sites.demo.state import DemoSiteOptions
-from tests.chaos.observe import FINAL, items, kill_tree, report, settled
+from tests.chaos.observe import FINAL, items, report, settled
 from tests.e2e.conftest import ADMIN, Fleet, eventually
 from tests.e2e.test_bot import summaries, wait_summary
+from tests.helpers import kill_tree
 from tests.integration.conftest import posts_of
 
 ACCOUNTS = 20

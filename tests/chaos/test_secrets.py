@@ -25,7 +25,7 @@ from storage.config import StorageConfig
 from storage.db import Database
 from storage.models import Account
 from tests.e2e.conftest import ADMIN, TOKEN, Fleet, eventually
-from tests.helpers import cli_env, fleetbot
+from tests.helpers import cli_env, demo_accounts_csv, fleetbot
 
 DEMO_ACCOUNTS = 2
 SECRET_KEY = "chaos-SECRET-key-0123456789abcdefghijklmnop"
@@ -129,12 +129,7 @@ async def run_finished(fleet: Fleet, run_id: int) -> bool:
 
 async def test_bot_scenario_with_debug_logging_leaks_no_secret(fleet: Fleet) -> None:
     await fleet.serve()
-    csv = (
-        "label,site,username,password,proxy,tags\n"
-        "demo1,demo,demo1,pw-demo1,,\n"
-        "demo2,demo,demo2,pw-demo2,,\n"
-        f"demo3,demo,demo3,{WRONG_PASSWORD},,\n"
-    ).encode()
+    csv = demo_accounts_csv(3, {"demo3": WRONG_PASSWORD}).encode()
     fleet.api.inject_message(
         ADMIN, None, caption="/import", document=(csv, "accounts.csv", "text/csv")
     )

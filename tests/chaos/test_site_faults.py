@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -23,7 +22,7 @@ import psutil
 
 from tests.chaos.observe import FINAL, items, report, settled
 from tests.e2e.conftest import eventually
-from tests.helpers import cli_env
+from tests.helpers import FLEETBOT, chromium_under, cli_env, demo_accounts_csv, fleetbot_async
 from tests.integration.conftest import SiteProcess
 
 ACCOUNTS = 10
@@ -35,15 +34,7 @@ SITE_ARGS = ("--users", str(ACCOUNTS), "--seed", "9", "--latency-ms", "800", "--
 
 def browser_of(pid: int) -> psutil.Process | None:
     """The Chromium browser process (not a renderer or helper) under a pid."""
-    for proc in psutil.Process(pid).children(recursive=True):
-        try:
-            if "chrom" in proc.name().lower() and not any(
-                arg.startswith("--type=") for arg in proc.cmdline()
-            ):
-                return proc
-        except psutil.NoSuchProcess:
-            continue
-    return None
+    return next(iter(chromium_under(pid, browsers_only=True)), None)
 
 
 async def test_latency_errors_crashes_and_a_site_restart_together(
@@ -63,23 +54,13 @@ async def test_latency_errors_crashes_and_a_site_restart_together(
         FLEETBOT_LOG__LEVEL="INFO",
     )
     csv = tmp_path / "accounts.csv"
-    csv.write_text(
-        "label,site,username,password,proxy,tags\n"
-        + "".join(
-            f"demo{k},demo,demo{k},{'not-it' if f'demo{k}' == WRONG else f'pw-demo{k}'},,\n"
-            for k in range(1, ACCOUNTS + 1)
-        )
-    )
-    imported = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cli", "accounts", "import", str(csv), env=env
-    )
-    assert await imported.wait() == 0
+    csv.write_text(demo_accounts_csv(ACCOUNTS, {WRONG: "not-it"}))
+    code, _, err = await fleetbot_async("accounts", "import", str(csv), env=env)
+    assert code == 0, err
     log_file = tmp_path / "run.log"
     with log_file.open("wb") as log:
         runner = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "cli",
+            *FLEETBOT,
             "run",
             "warmup",
             "all",

@@ -6,19 +6,17 @@ import asyncio
 import json
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 
 from automation.sites.demo.server import DemoSite
 from automation.sites.demo.state import DemoSiteOptions
 from tests.fake_telegram import FakeBotAPI
-from tests.helpers import cli_env
+from tests.helpers import FLEETBOT, cli_env, demo_accounts_csv, fleetbot_async
 
 ADMIN = 1001
 STRANGER = 2002
@@ -38,23 +36,10 @@ class Fleet:
     logs: list[Path] = field(default_factory=list)
 
     async def cli(self, *args: str, stdin: bytes | None = None) -> tuple[int, str, str]:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "cli",
-            *args,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=self.env,
-        )
-        out, err = await proc.communicate(stdin)
-        return proc.returncode or 0, out.decode(), err.decode()
+        return await fleetbot_async(*args, env=self.env, stdin=stdin)
 
     async def add_accounts(self, count: int) -> None:
-        csv = "label,site,username,password,proxy,tags\n" + "".join(
-            f"demo{k},demo,demo{k},pw-demo{k},,\n" for k in range(1, count + 1)
-        )
+        csv = demo_accounts_csv(count)
         path = self.data_dir.parent / "accounts.csv"
         await asyncio.to_thread(path.write_text, csv, encoding="utf-8")
         code, _, err = await self.cli("accounts", "import", str(path))
@@ -82,9 +67,7 @@ class Fleet:
                     await asyncio.create_subprocess_exec("cat", stdin=read_end, stdout=handle)
                 )
             proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "cli",
+                *FLEETBOT,
                 "serve",
                 stdout=write_end,
                 stderr=write_end,
@@ -119,22 +102,6 @@ async def eventually(check: Callable[[], Awaitable[bool]], within: float = 60) -
             return
         await asyncio.sleep(0.2)
     raise AssertionError(f"condition not met within {within}s")
-
-
-def chromium_under(pid: int) -> list[psutil.Process]:
-    """Chromium processes descending from a pid."""
-    try:
-        children = psutil.Process(pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        return []
-    found = []
-    for child in children:
-        try:
-            if "chrom" in child.name().lower():
-                found.append(child)
-        except psutil.NoSuchProcess:
-            continue
-    return found
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ import time
 from typing import Any
 
 from automation.sites.demo.samples import write_sample_videos
-from tests.e2e.conftest import ADMIN, STRANGER, TOKEN, Fleet, chromium_under, eventually
+from tests.e2e.conftest import ADMIN, STRANGER, TOKEN, Fleet, eventually
+from tests.helpers import chromium_under
 from tests.integration.conftest import posts_of
 
 SUMMARY = re.compile(r"Run #(\d+) \((\w+)\) (\w+): (\d+) of (\d+) succeeded")

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import psutil
 import pytest
 
 from automation.accounts import AccountRow, AccountService
@@ -25,7 +23,7 @@ from automation.sites.demo.server import DemoSite
 from automation.sites.demo.state import DemoSiteOptions
 from bot.config import Settings
 from storage.db import Database
-from tests.helpers import cli_env
+from tests.helpers import FLEETBOT, cli_env
 
 FAST = {
     "backoff_base_s": 0.1,
@@ -133,18 +131,6 @@ async def posts_of(site_url: str, user: str) -> list[dict[str, Any]]:
     return list(body["posts"])
 
 
-def browser_processes() -> list[psutil.Process]:
-    """Chromium processes started (directly or not) by this test process."""
-    found = []
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            if "chrom" in proc.name().lower():
-                found.append(proc)
-        except psutil.NoSuchProcess:
-            continue
-    return found
-
-
 @dataclass
 class SiteProcess:
     """The demo site in its own process (survives killing the runner process)."""
@@ -159,9 +145,7 @@ async def site_process(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[
 
     async def start(*args: str) -> SiteProcess:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "cli",
+            *FLEETBOT,
             "demo-site",
             "--port",
             "0",

@@ -21,8 +21,8 @@ from automation.chromium import find_chromium
 from automation.config import AutomationConfig
 from automation.runs import Requester
 from storage.models import RunStatus, Trigger
+from tests.helpers import RecordingReporter
 from tests.integration.conftest import Engine
-from tests.integration.test_runner import RecordingReporter
 
 CLI = Requester(Trigger.CLI)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,18 +64,12 @@ class Chat:
 
 
 @pytest.fixture(scope="module")
-def dispatcher() -> Iterator[Dispatcher]:
-    """One for the module: the handler routers attach to one parent per process.
-
-    They are detached again at the end, so other modules can build their own parent.
-    """
+def dispatcher() -> Dispatcher:
+    """The real routers and access middleware (made fresh, so no other test shares them);
+    each test adds the services its handlers use."""
     dp = Dispatcher()
-    parent = build_router((ADMIN,), "en", allowed_chats=(ALLOWED_GROUP,))
-    dp.include_router(parent)
-    yield dp
-    for child in parent.sub_routers:
-        child._parent_router = None  # aiogram has no public way to detach a router
-    parent.sub_routers.clear()
+    dp.include_router(build_router((ADMIN,), "en", allowed_chats=(ALLOWED_GROUP,)))
+    return dp
 
 
 @pytest.fixture

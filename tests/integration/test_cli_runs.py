@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from automation.sites.demo.samples import write_sample_videos
-from tests.helpers import cli_env, fleetbot
+from tests.helpers import FLEETBOT, cli_env, demo_accounts_csv, fleetbot, fleetbot_async, kill_tree
 from tests.integration.conftest import SiteProcess, posts_of
 
 
@@ -55,17 +50,7 @@ def test_demo_json_reports_both_runs(tmp_path: Path) -> None:
 
 
 async def run_cli(*args: str, data_dir: Path, **env: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "cli",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=cli_env(data_dir, **env),
-    )
-    out, err = await proc.communicate()
-    return proc.returncode or 0, out.decode(), err.decode()
+    return await fleetbot_async(*args, env=cli_env(data_dir, **env))
 
 
 async def show(run_id: int, data_dir: Path) -> dict[str, Any]:
@@ -81,17 +66,12 @@ async def test_sigkill_mid_upload_then_resume_finishes_without_duplicates(
     data_dir = tmp_path / "data"
     env = {"FLEETBOT_SITES__DEMO__BASE_URL": site.url, "FLEETBOT_AUTOMATION__CONCURRENCY": "3"}
     csv = tmp_path / "accounts.csv"
-    csv.write_text(
-        "label,site,username,password,proxy,tags\n"
-        + "".join(f"demo{k},demo,demo{k},pw-demo{k},,\n" for k in range(1, 11))
-    )
+    csv.write_text(demo_accounts_csv(10))
     assert (await run_cli("accounts", "import", str(csv), data_dir=data_dir, **env))[0] == 0
     [video] = await asyncio.to_thread(write_sample_videos, tmp_path / "v", 1)
 
     runner = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "cli",
+        *FLEETBOT,
         "run",
         "upload",
         "--video",
@@ -115,12 +95,8 @@ async def test_sigkill_mid_upload_then_resume_finishes_without_duplicates(
             if 2 <= before["succeeded"] < 10:
                 break
             assert runner.returncode is None, "runner finished before it could be killed"
-    family = psutil.Process(runner.pid).children(recursive=True)
-    os.kill(runner.pid, signal.SIGKILL)
+    kill_tree(runner.pid)  # the runner, its Chromium and its Playwright driver
     await runner.wait()
-    for proc in family:  # Chromium and the Playwright driver die with their owner
-        if proc.is_running():
-            proc.kill()
 
     at_kill = await show(run_id, data_dir)
     settled = {i["account"]: i for i in at_kill["items"] if i["status"] == "succeeded"}

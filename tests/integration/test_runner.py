@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -12,33 +13,16 @@ import pytest
 
 from automation.artifacts import unseal
 from automation.errors import SelectorError
-from automation.reporting import ItemEvent, Question
+from automation.reporting import Question
 from automation.runs import Requester
 from automation.sites.demo.samples import write_sample_videos
 from automation.sites.demo.state import DemoSiteOptions
-from automation.summary import RunProgress, RunSummary
 from storage.crypto import SecretBox
 from storage.models import Account, Health, ItemStatus, RunItem, RunStatus, Trigger
-from tests.integration.conftest import Engine, browser_processes, posts_of
+from tests.helpers import RecordingReporter, chromium_under
+from tests.integration.conftest import Engine, posts_of
 
 CLI = Requester(Trigger.CLI)
-
-
-class RecordingReporter:
-    """A real Reporter that remembers what it was told."""
-
-    def __init__(self) -> None:
-        self.events: list[ItemEvent] = []
-        self.finished: list[RunSummary] = []
-        self.running = asyncio.Event()
-
-    async def item_event(self, event: ItemEvent, progress: RunProgress) -> None:
-        self.events.append(event)
-        if event.status == "running":
-            self.running.set()
-
-    async def run_finished(self, summary: RunSummary) -> None:
-        self.finished.append(summary)
 
 
 async def test_warmup_succeeds_saves_sessions_and_reports(engine: Engine) -> None:
@@ -153,7 +137,7 @@ async def test_chromium_killed_mid_run_still_completes(engine: Engine) -> None:
     async def kill_browser_once_items_run(_pool: object) -> None:
         async with asyncio.timeout(60):
             await reporter.running.wait()
-        procs = browser_processes()
+        procs = chromium_under(os.getpid())
         assert procs, "no Chromium process found"
         for proc in procs:
             killed.append(proc.pid)
@@ -221,7 +205,7 @@ async def test_browser_is_recycled_after_the_configured_contexts(engine: Engine)
     assert (await engine.runs.summary(run.id)).status == RunStatus.SUCCEEDED
     assert pool.stats["contexts_opened"] == 5
     assert pool.stats["generation"] == 3
-    assert browser_processes() == []
+    assert chromium_under(os.getpid()) == []
 
 
 async def test_cancel_stops_pending_items(engine: Engine) -> None:

@@ -11,15 +11,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from automation.browser import BrowserPool
-from automation.reporting import ItemEvent
 from automation.runner import Runner
 from automation.scheduler import FleetScheduler, SchedulerSettings
 from automation.schedules import ScheduleService
 from automation.sites.demo.samples import write_sample_videos
-from automation.summary import RunProgress, RunSummary
 from automation.videoqueue import VideoQueue
 from storage.locks import ServeLock, ServeLocked
 from storage.models import Notification, Run, RunStatus, Schedule, Trigger
+from tests.helpers import RecordingReporter
 from tests.integration.conftest import Engine, posts_of
 
 ADMINS = (1001,)
@@ -30,28 +29,8 @@ def scheduler_settings(**changes: object) -> SchedulerSettings:
     return SchedulerSettings(**(base | changes))  # type: ignore[arg-type]
 
 
-class Finished:
-    """A Reporter that signals each finished run."""
-
-    def __init__(self) -> None:
-        self.runs: list[RunSummary] = []
-        self.changed = asyncio.Event()
-
-    async def item_event(self, event: ItemEvent, progress: RunProgress) -> None:
-        pass
-
-    async def run_finished(self, summary: RunSummary) -> None:
-        self.runs.append(summary)
-        self.changed.set()
-
-    async def wait_for(self, count: int) -> None:
-        while len(self.runs) < count:
-            self.changed.clear()
-            await self.changed.wait()
-
-
 @asynccontextmanager
-async def serving_runner(engine: Engine, reporter: Finished) -> AsyncIterator[Runner]:
+async def serving_runner(engine: Engine, reporter: RecordingReporter) -> AsyncIterator[Runner]:
     config = engine.automation()
     async with BrowserPool(config) as pool, engine.runner(pool, config, reporter) as runner:
         task = asyncio.create_task(runner.serve())
@@ -66,12 +45,12 @@ async def serving_runner(engine: Engine, reporter: Finished) -> AsyncIterator[Ru
 async def test_every_two_seconds_fires_repeatedly_without_overlap(engine: Engine) -> None:
     await engine.add_demo_accounts(2)
     await ScheduleService("UTC").add("warmup", "every 2 seconds", "all", duration_s=0)
-    finished = Finished()
+    finished = RecordingReporter()
     async with serving_runner(engine, finished) as runner:
         settings = scheduler_settings()
         async with FleetScheduler(settings, engine.runs, on_run_created=lambda _: runner.wake()):
             async with asyncio.timeout(10):
-                await finished.wait_for(2)
+                await finished.wait_finished(2)
     runs = await Run.filter(trigger=Trigger.SCHEDULE).order_by("id")
     done = [r for r in runs if r.status == RunStatus.SUCCEEDED]
     assert len(done) >= 2
@@ -123,7 +102,7 @@ async def test_upload_queue_posts_each_video_once_per_account_in_order(
     queue = VideoQueue(engine.runs)
     videos = [await queue.add_file(p) for p in write_sample_videos(tmp_path / "v", 3)]
     view = await ScheduleService("UTC").add("upload", "daily 03:00", "all", per_run=1)
-    finished = Finished()
+    finished = RecordingReporter()
     async with serving_runner(engine, finished) as runner:
         scheduler = FleetScheduler(
             scheduler_settings(), engine.runs, on_run_created=lambda _: runner.wake()
@@ -132,9 +111,9 @@ async def test_upload_queue_posts_each_video_once_per_account_in_order(
             for fire in range(1, 4):
                 assert await scheduler.fire(view.id) is not None
                 async with asyncio.timeout(60):
-                    await finished.wait_for(fire)
+                    await finished.wait_finished(fire)
             assert await scheduler.fire(view.id) is None
-    assert [r.status for r in finished.runs] == ["succeeded"] * 3
+    assert [r.status for r in finished.finished] == ["succeeded"] * 3
     markers = [f"fb-{v.sha256[:12]}" for v in videos]
     for user in ("demo1", "demo2"):
         titles = [p["title"] for p in await posts_of(engine.site_url, user)]  # newest first

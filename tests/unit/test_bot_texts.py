@@ -14,6 +14,7 @@ from bot.parsing import (
     UsageError,
     parse_duration,
     parse_run_id,
+    parse_schedule_id,
     parse_warmup,
     safe_file_name,
     split_args,
@@ -94,6 +95,17 @@ def test_run_ids_and_quotes() -> None:
         split_args('/schedule warmup "daily 09:00')
 
 
+def test_schedule_ids_are_called_schedule_numbers() -> None:
+    assert parse_schedule_id(["#3"], "pause") == 3
+    with pytest.raises(UsageError) as caught:
+        parse_schedule_id(["three"], "pause")
+    reply = texts("en")(caught.value.key, **caught.value.args_)
+    assert reply == "“three” is not a schedule number."
+    with pytest.raises(UsageError) as caught:
+        parse_schedule_id([], "unschedule")
+    assert caught.value.args_ == {"command": "unschedule"}
+
+
 @pytest.mark.parametrize(
     "name", ["../../etc/passwd", "/abs/path.mp4", "a\x00b.mp4", "x" * 5000, "..", ""]
 )
@@ -149,7 +161,9 @@ def test_summary_groups_failures_and_lists_posts() -> None:
 def test_progress_bar_moves_with_settled_items() -> None:
     assert bar(0, 4) == "░" * 12
     assert bar(2, 4) == "▓" * 6 + "░" * 6
-    text = progress_text(texts("en"), summary([("a", "succeeded", None), ("b", "running", None)]))
+    text = progress_text(
+        texts("en"), summary([("a", "succeeded", None), ("b", "running", None)]).progress
+    )
     assert "1/2" in text and "✅ 1" in text
 
 

@@ -26,6 +26,7 @@ usage = Usage: { $usage }
     Example: { $example }
 bad-duration = “{ $value }” is not a duration: use seconds or a unit, e.g. 90s, 5m, 1h.
 bad-run-id = “{ $value }” is not a run number.
+bad-schedule-id = “{ $value }” is not a schedule number.
 unbalanced-quotes = A quote is not closed: check the command's quotes.
 error = ⚠️ { $message }
 storage-error = ⚠️ Storage is failing (the database or the disk), so this did not complete. Results already stored are safe; try again in a while. The log says what failed.
