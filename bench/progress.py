@@ -22,7 +22,8 @@ from aiogram.client.telegram import TelegramAPIServer
 from automation.reporting import NullReporter, Reporter
 from automation.runs import RunService
 from bot.config import BotConfig
-from bot.outbox import ChatGate, Outbox
+from bot.floodgate import ChatGate
+from bot.outbox import Outbox
 from bot.progress import TelegramReporter, attach_progress
 
 ReporterKind = Literal["none", "telegram"]
@@ -63,7 +64,7 @@ async def reporting(kind: ReporterKind, runs: RunService, run_id: int) -> AsyncI
         try:
             gate = ChatGate()
             outbox = Outbox(bot, runs, gate, default_language="en", send_screenshots=False)
-            reporter = TelegramReporter(bot, runs, gate, outbox, BotConfig().progress_edit_s)
+            reporter = TelegramReporter(bot, gate, outbox, BotConfig().progress_edit_s)
             message = await bot.send_message(CHAT, f"Run #{run_id} (warmup) queued")
             await attach_progress(run_id, CHAT, message.message_id, "en")
             try:
