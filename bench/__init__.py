@@ -1,1 +1,1 @@
-"""Benchmarks: python bench/run.py (throughput, memory, lag), python bench/soak.py (leaks)."""
+"""Benchmarks: bench/run.py (throughput, memory, lag; --scale: cost as runs grow), soak.py."""

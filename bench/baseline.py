@@ -3,6 +3,9 @@
 Accounts one after another, a new browser launched for each, results held in memory and
 written to the database only after the whole batch — the old Django app's shape, on the
 same demo-adapter steps (async here, since sync Playwright inside a loop is not an option).
+It launches the binary the fleetbot rows launch (``config.executable_path``, else what
+``find_chromium`` picks, as Playwright's own default would pick the headless shell), so
+the comparison is of the two patterns, not of two browsers.
 """
 
 from __future__ import annotations
@@ -25,10 +28,9 @@ async def _no_human(_prompt: str) -> str:
 
 
 async def run_baseline(
-    site_url: str, users: list[str], duration_s: float, data_dir: Path
+    site_url: str, users: list[str], duration_s: float, data_dir: Path, config: AutomationConfig
 ) -> list[str]:
     """Warm every user sequentially; returns the outcomes, stored at the very end."""
-    config = AutomationConfig()
     adapter = DemoAdapter(site_url)
     outcomes: list[str] = []  # in memory until the batch ends: lost if the process dies
     async with async_playwright() as playwright:

@@ -75,7 +75,9 @@ def _reply_after(sent: float) -> Callable[[Call], bool]:
     return lambda call: call.at >= sent and _is_status_reply(call)
 
 
-async def bot_reply_times(site_url: str, users: list[str], data_dir: Path) -> list[float]:
+async def bot_reply_times(
+    site_url: str, users: list[str], data_dir: Path, executable: str
+) -> list[float]:
     """Milliseconds from each injected /status to its reply, during a whole warmup."""
     from tests.fake_telegram import FakeBotAPI  # noqa: PLC0415 - optional, see missing_prerequisite
 
@@ -84,6 +86,7 @@ async def bot_reply_times(site_url: str, users: list[str], data_dir: Path) -> li
         env = serve_env(data_dir, TOKEN, api.url, site_url)
         env |= {
             "FLEETBOT_AUTOMATION__WARMUP_DURATION_S": "3",
+            "FLEETBOT_AUTOMATION__EXECUTABLE_PATH": executable,
             "FLEETBOT_LOG__LEVEL": "WARNING",
         }
         proc = await asyncio.create_subprocess_exec(

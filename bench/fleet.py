@@ -1,7 +1,8 @@
 """fleetbot's side of the benchmark: one warmup run through the real Runner, measured.
 
-The runner and browser pool are built by ``cli.engine.engine``, exactly as
-``fleetbot run`` builds them, over a fresh data dir and database for every setting.
+The runner and browser pool are built by ``automation.engine.runner_engine``, the factory
+``fleetbot run`` builds them with, over a fresh data dir and database for every setting,
+launching the binary named by the ``AutomationConfig`` it is given.
 """
 
 from __future__ import annotations
@@ -14,12 +15,11 @@ from typing import Any, Literal
 
 from automation.accounts import AccountRow, AccountService
 from automation.config import AutomationConfig, DemoSiteConfig, SitesConfig
-from automation.reporting import NoOperator, NullReporter
+from automation.engine import runner_engine
+from automation.reporting import NullReporter
 from automation.runner import Runner
 from automation.runs import Requester, RunService
 from bench.measure import measured
-from bot.config import Settings
-from cli.engine import engine
 from storage.config import StorageConfig
 from storage.db import Database
 from storage.models import ItemStatus, Trigger
@@ -30,15 +30,19 @@ LEVEL_EVERY_S = 0.5
 
 
 async def run_fleetbot(
-    site_url: str, users: list[str], concurrency: Concurrency, duration_s: float, data_dir: Path
+    site_url: str,
+    users: list[str],
+    concurrency: Concurrency,
+    duration_s: float,
+    data_dir: Path,
+    *,
+    config: AutomationConfig,
 ) -> dict[str, Any]:
     """Warm every user once through the runner at this concurrency; the figures as a dict."""
-    settings = Settings(
-        storage=StorageConfig(data_dir=data_dir),
-        automation=AutomationConfig(concurrency=concurrency, max_concurrency=AUTO_MAX),
-        sites=SitesConfig(demo=DemoSiteConfig(base_url=site_url)),
+    automation = config.model_copy(
+        update={"concurrency": concurrency, "max_concurrency": AUTO_MAX}
     )
-    async with Database(settings.storage) as db:
+    async with Database(StorageConfig(data_dir=data_dir)) as db:
         await AccountService(db.secrets).import_rows(
             [AccountRow(u, "demo", u, f"pw-{u}") for u in users]
         )
@@ -49,7 +53,13 @@ async def run_fleetbot(
         levels: list[int] = []
         async with (
             measured(len(users)) as figures,
-            engine(settings, db, NullReporter(), NoOperator()) as runner,
+            runner_engine(
+                config=automation,
+                sites=SitesConfig(demo=DemoSiteConfig(base_url=site_url)),
+                data_dir=data_dir,
+                secrets=db.secrets,
+                reporter=NullReporter(),
+            ) as runner,
         ):
             watcher = asyncio.create_task(_watch_level(runner, levels))
             try:
@@ -59,7 +69,11 @@ async def run_fleetbot(
                 with contextlib.suppress(asyncio.CancelledError):
                     await watcher
         summary = await runs.summary(run.id)
-    result: dict[str, Any] = {"concurrency": concurrency, **figures.summary()}
+    result: dict[str, Any] = {
+        "concurrency": concurrency,
+        "executable": automation.executable_path,
+        **figures.summary(),
+    }
     result["succeeded"] = summary.counts[ItemStatus.SUCCEEDED]
     if concurrency == "auto" and levels:
         result["auto_levels"] = sorted(set(levels))

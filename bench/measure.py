@@ -35,20 +35,25 @@ class Figures:
 
     def summary(self) -> dict[str, float]:
         """The figures as the benchmark's JSON reports them."""
-        lags = sorted(self.lags_ms) or [0.0]
-        p99 = lags[min(len(lags) - 1, int(len(lags) * 0.99))]
         return {
             "accounts": self.accounts,
             "wall_s": round(self.wall_s, 2),
             "accounts_per_min": round(self.accounts / self.wall_s * 60, 2) if self.wall_s else 0,
             "cpu_s_per_account": round(self.cpu_s / self.accounts, 3) if self.accounts else 0,
             "pss_mb_peak": round(self.pss_mb_peak, 1),
-            "loop_lag_p99_ms": round(p99, 1),
-            "loop_lag_median_ms": round(statistics.median(lags), 1),
+            "loop_lag_p99_ms": round(percentile(self.lags_ms, 0.99), 1),
+            "loop_lag_median_ms": round(statistics.median(self.lags_ms or [0.0]), 1),
         }
 
 
-async def _ticker(lags: list[float], stop: asyncio.Event) -> None:
+def percentile(values: list[float], share: float) -> float:
+    """The value below which ``share`` of the values lie (0 for no values)."""
+    ranked = sorted(values) or [0.0]
+    return ranked[min(len(ranked) - 1, int(len(ranked) * share))]
+
+
+async def tick(lags: list[float], stop: asyncio.Event) -> None:
+    """Sleep TICK_S at a time until ``stop``, appending how late (ms) each wake-up was."""
     while not stop.is_set():
         before = time.monotonic()
         await asyncio.sleep(TICK_S)  # the tick itself: its lateness is the loop's lag
@@ -67,7 +72,7 @@ async def measured(accounts: int) -> AsyncIterator[Figures]:
         stdout=asyncio.subprocess.PIPE,
     )
     stop = asyncio.Event()
-    ticker = asyncio.create_task(_ticker(figures.lags_ms, stop))
+    ticker = asyncio.create_task(tick(figures.lags_ms, stop))
     start = time.monotonic()
     try:
         yield figures

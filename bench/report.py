@@ -53,12 +53,16 @@ def table(doc: dict[str, Any]) -> str:
         f"{' (--quick)' if doc.get('quick') else ''}; load average "
         f"{doc['machine']['load_avg_start']} -> {doc['machine']['load_avg_end']} "
         f"on {doc['machine']['cpus']} CPUs",
-        f"{'setting':>9} {'acc/min':>8} {'cpu s/acc':>9} {'PSS MB':>8} {'lag p99':>8} {'ok':>4}",
+        f"browser: {doc.get('executable') or 'as found'}",
+        f"{'setting':>9} {'acc/min':>8} {'cpu s/acc':>9} {'PSS MB':>8} {'lag p99':>8} {'ok':>4}"
+        "  binary",
     ]
     for name, r in rows:
+        binary = Path(r["executable"]).name if r.get("executable") else "-"
         lines.append(
             f"{name:>9} {r['accounts_per_min']:>8} {r['cpu_s_per_account']:>9} "
             f"{r['pss_mb_peak']:>8} {r['loop_lag_p99_ms']:>8} {r.get('succeeded', '-'):>4}"
+            f"  {binary}"
         )
     auto = next((r for r in doc["runs"] if r["concurrency"] == "auto"), None)
     if auto and "auto_levels" in auto:
@@ -101,7 +105,8 @@ def plot(doc: dict[str, Any], path: Path) -> None:
         axis.legend()
     fig.suptitle(
         f"{doc['accounts']} accounts, {doc['duration_s']:g} s warmup, "
-        f"{doc['latency_ms']} ms site latency, {doc['machine']['cpus']} CPUs"
+        f"{doc['latency_ms']} ms site latency, {doc['machine']['cpus']} CPUs, "
+        f"{Path(doc.get('executable') or 'chromium').name}"
     )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,13 +1,20 @@
 """fleetbot's benchmark: the old sequential pattern against the real runner.
 
     python bench/run.py [--quick] [--json] [--accounts N] [--no-bot] [--plot PATH]
+                        [--browser shell|full|PATH]
+    python bench/run.py --scale [--sizes 10,100,1000] [--db sqlite|postgres]
+                        [--reporter telegram|none] [--concurrency N] [--browser ...] [--json]
 
 Starts the demo site (150 ms latency) and warms N demo accounts (40, or 12 with --quick)
 for 3 s each: once the old way (bench/baseline.py), then through fleetbot's Runner at
 concurrency 1, 2, 4, 8, 16 and "auto" (--quick: 1, 4, 8 and auto), each in a fresh data
 dir. Prints a table on stderr, the JSON document on stdout with --json, and saves a plot
 (docs/bench.png). Then, when the bot exists, measures how fast `fleetbot serve` answers
-/status during a warmup (bench/botreply.py).
+/status during a warmup (bench/botreply.py). Every row launches the same binary:
+``--browser shell`` (the default: the headless shell fleetbot picks), ``full`` (the full
+Chromium, Playwright's or the system's) or a path; the JSON and the table name it.
+
+``--scale`` runs the cost-as-runs-grow scenario of bench/scale.py instead.
 """
 
 from __future__ import annotations
@@ -24,6 +31,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: make the project importable
 
+from automation.chromium import locate_chromium  # noqa: E402
+from automation.config import AutomationConfig  # noqa: E402
+from automation.errors import BrowserNotFound  # noqa: E402
 from automation.sites.demo.server import DemoSite  # noqa: E402
 from automation.sites.demo.state import DemoSiteOptions  # noqa: E402
 from bench.baseline import run_baseline  # noqa: E402
@@ -31,6 +41,7 @@ from bench.botreply import bot_reply_times, missing_prerequisite  # noqa: E402
 from bench.fleet import Concurrency, run_fleetbot  # noqa: E402
 from bench.measure import measured  # noqa: E402
 from bench.report import conclusions, p95, plot, table  # noqa: E402
+from bench.scale import CONCURRENCY, SIZES, run_scale, scale_table  # noqa: E402
 
 LATENCY_MS = 150
 DURATION_S = 3.0
@@ -47,8 +58,31 @@ def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+async def browser_config(choice: str) -> AutomationConfig:
+    """The config every row launches with: ``shell``, ``full`` or a path, resolved to a path."""
+    if choice in ("shell", "full"):
+        wanted = AutomationConfig(headless=choice == "shell")
+    else:
+        wanted = AutomationConfig(executable_path=choice)
+    try:
+        return AutomationConfig(executable_path=await locate_chromium(wanted))
+    except BrowserNotFound as exc:
+        raise SystemExit(f"--browser {choice}: {exc}") from None
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     """Measure the baseline, every setting and the bot; the whole JSON document."""
+    config = await browser_config(args.browser)
+    log(f"browser: {config.executable_path}")
+    if args.scale:
+        with tempfile.TemporaryDirectory(prefix="fleetbot-scale-") as tmp:
+            return await run_scale(
+                args.sizes,
+                db=args.db,
+                reporter=args.reporter,
+                automation=config.model_copy(update={"concurrency": args.concurrency}),
+                tmp=Path(tmp),
+            )
     count = args.accounts or (12 if args.quick else 40)
     settings = QUICK if args.quick else FULL
     if args.quick:
@@ -61,29 +95,45 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "settings": list(settings),
         "duration_s": DURATION_S,
         "latency_ms": LATENCY_MS,
+        "executable": config.executable_path,
         "machine": {"cpus": os.cpu_count(), "load_avg_start": _load()},
     }
     with tempfile.TemporaryDirectory(prefix="fleetbot-bench-") as tmp:
         async with DemoSite(options) as site:
             log(f"baseline: {count} accounts one by one, a new browser each")
             async with measured(count) as figures:
-                outcomes = await run_baseline(site.url, users, DURATION_S, Path(tmp) / "base")
-            doc["baseline"] = figures.summary() | {"succeeded": outcomes.count("succeeded")}
+                outcomes = await run_baseline(
+                    site.url, users, DURATION_S, Path(tmp) / "base", config
+                )
+            doc["baseline"] = figures.summary() | {
+                "succeeded": outcomes.count("succeeded"),
+                "executable": config.executable_path,
+            }
             doc["runs"] = []
             for setting in settings:
                 log(f"fleetbot: concurrency {setting}")
                 data_dir = Path(tmp) / f"c{setting}"
                 doc["runs"].append(
-                    await run_fleetbot(site.url, users, setting, DURATION_S, data_dir)
+                    await run_fleetbot(
+                        site.url, users, setting, DURATION_S, data_dir, config=config
+                    )
                 )
-            doc["bot_reply_p95_ms"] = await _bot_reply(args, site.url, users, Path(tmp), doc)
+            doc["bot_reply_p95_ms"] = await _bot_reply(
+                args, site.url, users, Path(tmp), doc, executable=config.executable_path
+            )
     doc["machine"]["load_avg_end"] = _load()
     doc |= conclusions(doc["baseline"], doc["runs"])
     return doc
 
 
 async def _bot_reply(
-    args: argparse.Namespace, site_url: str, users: list[str], tmp: Path, doc: dict[str, Any]
+    args: argparse.Namespace,
+    site_url: str,
+    users: list[str],
+    tmp: Path,
+    doc: dict[str, Any],
+    *,
+    executable: str | None,
 ) -> float | None:
     """bot_reply_p95_ms, or None (with a note) when it cannot be measured here."""
     if args.no_bot:
@@ -93,9 +143,17 @@ async def _bot_reply(
         log(f"bot: skipped, {missing}; bot_reply_p95_ms is null")
         return None
     log("bot: /status replies during a warmup")
-    times = await bot_reply_times(site_url, users, tmp / "bot")
+    assert executable is not None  # browser_config always resolves a path
+    times = await bot_reply_times(site_url, users, tmp / "bot", executable)
     doc["bot_reply_ms"] = [round(t, 1) for t in times]
     return p95(times)
+
+
+def _sizes(text: str) -> list[int]:
+    sizes = [int(part) for part in text.split(",") if part.strip()]
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("sizes are positive numbers, e.g. 10,100,1000")
+    return sizes
 
 
 def cli() -> None:
@@ -106,11 +164,32 @@ def cli() -> None:
     parser.add_argument("--accounts", type=int, help="override the number of accounts")
     parser.add_argument("--no-bot", action="store_true", help="skip the /status measurement")
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "bench.png")
+    parser.add_argument(
+        "--browser",
+        default="shell",
+        metavar="shell|full|PATH",
+        help="the binary every row launches (default: the headless shell)",
+    )
+    scale = parser.add_argument_group("--scale: cost per item as runs grow")
+    scale.add_argument("--scale", action="store_true", help="run the scale scenario instead")
+    scale.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=list(SIZES),
+        metavar="10,100,1000",
+        help="run sizes, smallest first (default: 10,100,1000)",
+    )
+    scale.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    scale.add_argument("--reporter", choices=("telegram", "none"), default="telegram")
+    scale.add_argument("--concurrency", type=int, default=CONCURRENCY)
     args = parser.parse_args()
     doc = asyncio.run(main(args))
-    log(table(doc))
-    plot(doc, args.plot)
-    log(f"plot: {args.plot}")
+    if args.scale:
+        log(scale_table(doc))
+    else:
+        log(table(doc))
+        plot(doc, args.plot)
+        log(f"plot: {args.plot}")
     if args.json:
         print(json.dumps(doc, indent=2))
 
