@@ -127,7 +127,8 @@ def _checked(index: int, cookie: Any) -> dict[str, Any]:
     out["sameSite"] = same_site
     problem = _cookie_problem(out)
     if problem:
-        raise SessionFileError(f"cookie {index} ({_shown(out['name'])}): {problem}")
+        # Not even the name is quoted: in a malformed line any column may hold the value.
+        raise SessionFileError(f"cookie {index}: {problem}")
     return out
 
 
@@ -158,11 +159,6 @@ def _cookie_problem(cookie: dict[str, Any]) -> str | None:
         ),
     )
     return next((message for broken, message in rules if broken), None)
-
-
-def _shown(name: str) -> str:
-    """A cookie's name for a message: names are not secret, but keep them printable."""
-    return repr(_CONTROL.sub("?", name[:40]))
 
 
 def _from_extension(index: int, cookie: Any) -> dict[str, Any]:

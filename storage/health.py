@@ -10,7 +10,6 @@ and tells listeners (the bot warns its admins) about both.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import sqlite3
 import time
@@ -96,29 +95,15 @@ class StorageHealth:
                 log.exception("storage health listener failed")
 
     async def until_stored(self, doing: str, write: Callable[[], Awaitable[T]]) -> T:
-        """Run ``write`` until it succeeds, backing off from 0.2 s to 5 s between tries.
-
-        Retries run in a fresh context: a write cut off mid-transaction (a query timeout)
-        can leave Tortoise's current-connection context variable pointing at a connection
-        already given back to the pool, and every retry in that context would fail on it.
-        """
+        """Run ``write`` until it succeeds, backing off from 0.2 s to 5 s between tries."""
         delay = RETRY_FIRST_S
-        retry = False
         while True:
             try:
-                if retry:
-                    result = await asyncio.create_task(_call(write), context=contextvars.Context())
-                else:
-                    result = await write()
+                result = await write()
             except STORAGE_ERRORS as exc:
                 self.failed(doing, exc)
-                retry = True
                 await asyncio.sleep(delay)  # the fault has to pass; nothing to wait on
                 delay = min(RETRY_MAX_S, delay * 2)
                 continue
             self.ok()
             return result
-
-
-async def _call(write: Callable[[], Awaitable[T]]) -> T:
-    return await write()
