@@ -45,8 +45,12 @@ async def test_warmup_from_the_chat_reports_progress_and_one_summary(fleet: Flee
     edits = [c for c in fleet.api.calls if c.method == "editMessageText"]
     assert edits, "the progress message was never edited"
     assert all(int(c.params["message_id"]) == progress["message_id"] for c in edits)
-    final = fleet.api.message(ADMIN, progress["message_id"])
-    assert "5/5" in final["text"]
+
+    # The final bar is edited after the summary (it yields the chat's turn to it): wait.
+    async def final_bar() -> bool:
+        return "5/5" in fleet.api.message(ADMIN, progress["message_id"])["text"]
+
+    await eventually(final_bar, within=30)
     shown = await fleet.run_json(1)
     assert (shown["status"], shown["total"], shown["succeeded"]) == ("succeeded", 5, 5)
     assert len(summaries(fleet)) == 1
