@@ -41,7 +41,7 @@ import psutil
 import pytest
 
 from automation.sites.demo.state import DemoSiteOptions
-from bench import soak
+from bench import processes, soak
 from tests.chaos.observe import report
 from tests.e2e.conftest import Fleet, eventually
 
@@ -61,7 +61,7 @@ def site_options() -> DemoSiteOptions:
 
 
 async def _renderers(pid: int) -> int:
-    return (await asyncio.to_thread(soak.tree_snapshot, pid)).renderers
+    return (await asyncio.to_thread(processes.tree_snapshot, pid)).renderers
 
 
 @pytest.mark.alone  # memory readings move with other browsers on the machine
@@ -119,6 +119,6 @@ async def test_items_back_to_back_keep_memory_flat_and_leave_nothing_open(
     full = opened // RECYCLE
     closed = [f"browser {n} closed after {RECYCLE} contexts" for n in range(1, full + 1)]
     assert all(line in result.log_text for line in closed), closed
-    alive = await asyncio.to_thread(soak.browser_processes, proc.pid)
+    alive = await asyncio.to_thread(processes.browser_processes, proc.pid)
     assert alive == (result.browser_pids[-1:] if opened % RECYCLE else [])
     assert psutil.pid_exists(proc.pid) and proc.returncode is None
