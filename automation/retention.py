@@ -18,11 +18,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 from tortoise.expressions import Q
 
+from storage.closing import Closing
 from storage.models import RunItem
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ async def remove(data_dir: Path, paths: Iterable[Path]) -> int:
     return await asyncio.to_thread(_remove, data_dir, list(paths))
 
 
-class ArtifactPruner:
+class ArtifactPruner(Closing):
     """Prunes old artifacts when ``serve`` starts and once a day while it runs."""
 
     def __init__(self, data_dir: Path, retention_days: int, every_s: float = DAY_S) -> None:
@@ -97,12 +97,8 @@ class ArtifactPruner:
         self._task = asyncio.create_task(self._loop(), name="artifact-pruner")
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def close(self) -> None:
+        """Stop pruning; safe to call twice."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
