@@ -211,10 +211,12 @@ async def test_too_many_attempts_is_rate_limited_with_the_configured_cool_down(
     assert h.replica.state.upload_attempts == 1
 
 
+# 0 s: the upload fails before any poll can see the form (the select step simply stays).
+@pytest.mark.parametrize("delay_s", [0.0, 0.3])
 async def test_a_returning_select_button_is_a_failed_upload_worth_retrying(
-    harness: Callable[..., Any], tmp_path: Path
+    harness: Callable[..., Any], tmp_path: Path, delay_s: float
 ) -> None:
-    h = await harness(upload_fails=True, popups=False)
+    h = await harness(upload_fails=True, popups=False, upload_delay_s=delay_s)
     with pytest.raises(TransientSiteError, match="Select video' button came back"):
         await h.adapter.upload(await h.ctx(), video_file(tmp_path))
     # The helper text is always on the page and is not taken for an error.

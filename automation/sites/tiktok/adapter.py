@@ -225,6 +225,10 @@ class TikTokAdapter:
             )
         except TransientSiteError:
             await studio.verdict()
+            # The file was chosen, so the select step on screen now is a failed upload, even
+            # one that failed between two polls and was never seen with its form. Checked
+            # only here: while the page is still rendering the form it is not a verdict.
+            await studio.require_no_select_button()
             raise studio.missing("selector", "caption_editor", self.sel.caption_editor) from None
 
     async def _write_caption(self, studio: Studio, caption: str, marker: str) -> None:

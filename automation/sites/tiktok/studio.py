@@ -203,11 +203,16 @@ class Studio:
             said = await _text(form, self.txt.something_went_wrong)
             raise UploadRejected(f"tiktok: TikTok refused the post: {said}")
         if self.form_shown:
-            for text in (self.txt.select_video, self.txt.select_file):
-                if await visible(form.get_by_role("button", name=text)):
-                    raise TransientSiteError(
-                        f"tiktok: the upload failed (the {text!r} button came back)"
-                    )
+            await self.require_no_select_button()
+
+    async def require_no_select_button(self) -> None:
+        """Raise a failed upload if the select step is back on screen after a file was chosen."""
+        form = self.form()
+        for text in (self.txt.select_video, self.txt.select_file):
+            if await visible(form.get_by_role("button", name=text)):
+                raise TransientSiteError(
+                    f"tiktok: the upload failed (the {text!r} button came back)"
+                )
 
     async def wait_for(
         self,
