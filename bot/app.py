@@ -38,7 +38,7 @@ from bot.floodgate import ChatGate
 from bot.i18n import DEFAULT_LANGUAGE
 from bot.operator import QuestionBox, TelegramOperator
 from bot.outbox import Outbox
-from bot.progress import TelegramReporter
+from bot.progress import ProgressWatch, TelegramReporter
 from bot.webhook import serve_webhook
 from storage.db import open_database
 from storage.health import StorageHealth
@@ -218,6 +218,9 @@ async def _run_until(app: App, stop: asyncio.Event) -> None:
     tasks: set[asyncio.Task[Any]] = {
         asyncio.create_task(app.outbox.run(), name="outbox"),
         asyncio.create_task(updates, name="updates"),
+        asyncio.create_task(
+            ProgressWatch(app.reporter, config.progress_edit_s).run(), name="watch"
+        ),
     }
     if app.settings.automation.run_in_serve:
         tasks.add(asyncio.create_task(app.runner.serve(), name="runner"))
@@ -234,6 +237,8 @@ async def _run_until(app: App, stop: asyncio.Event) -> None:
         if task.get_name() == "runner":
             task.cancel()
             await app.runner.stop(app.settings.bot.shutdown_grace_s)
+        elif task.get_name() == "watch":
+            task.cancel()
     await app.reporter.close()
     outbox_task = next(t for t in tasks if t.get_name() == "outbox")
     outbox_task.cancel()

@@ -21,14 +21,16 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramRetryAfter
 
 from automation.reporting import ItemEvent
-from automation.summary import RunProgress, RunSummary
+from automation.summary import RunProgress, RunSummary, load_progress
 from bot.floodgate import ChatGate, Turn
 from bot.i18n import texts
 from bot.outbox import Outbox
 from bot.views import progress_text
-from storage.models import Run
+from storage.health import STORAGE_ERRORS, describe
+from storage.models import Run, RunStatus
 
 log = logging.getLogger(__name__)
+FINISHED_REMEMBERED = 1024  # final bars done, so the runner and the watch do not both draw one
 
 
 @dataclass
@@ -64,6 +66,7 @@ class TelegramReporter:
         self._outbox = outbox
         self._every = edit_every_s
         self._messages: dict[int, _Message] = {}
+        self._finished: dict[int, None] = {}  # runs whose final bar is done or under way
         self.edits = 0
 
     async def item_event(self, event: ItemEvent, progress: RunProgress) -> None:
@@ -79,17 +82,40 @@ class TelegramReporter:
 
     async def run_finished(self, summary: RunSummary) -> None:
         """The summary row is already in the outbox: send it now, show the final bar."""
+        await self.finished(summary.progress)
+
+    async def counted(self, progress: RunProgress) -> None:
+        """Counts read from the database (``ProgressWatch``): show them if they are newer."""
+        message = await self._message(progress.run_id, finished_ok=False)
+        if message is None or message.final:
+            return
+        shown = message.progress
+        if shown is not None and (
+            progress.settled < shown.settled
+            or (progress.status, progress.counts) == (shown.status, shown.counts)
+        ):
+            return  # older, or nothing moved (only the elapsed time would change)
+        message.progress = progress
+        self._schedule(progress.run_id, message)
+
+    async def finished(self, progress: RunProgress) -> None:
+        """The run is over (its summary row is in the outbox): wake the outbox, final bar."""
+        if progress.run_id in self._finished:
+            return  # told by the runner and by the watch: one final bar
+        self._finished[progress.run_id] = None
+        while len(self._finished) > FINISHED_REMEMBERED:
+            del self._finished[next(iter(self._finished))]
         self._outbox.wake()
-        message = await self._message(summary.run_id, finished_ok=True)
+        message = await self._message(progress.run_id, finished_ok=True)
         if message is not None:
-            message.progress = summary.progress
+            message.progress = progress
             message.final = True
             # The summary matters more than the bar: give the outbox one throttle period
             # past the chat's current window to take its turn first (the gate then spaces
             # the two), instead of racing it for the turn when the window ends.
             after = self._gate.wait_s(message.chat_id) + self._every
             message.next_edit_at = max(message.next_edit_at, time.monotonic() + after)
-            self._schedule(summary.run_id, message)
+            self._schedule(progress.run_id, message)
 
     async def close(self) -> None:
         """Drop pending edits (at shutdown)."""
@@ -158,3 +184,41 @@ class TelegramReporter:
         message.text = text
         self.edits += 1
         turn.sent()
+
+
+class ProgressWatch:
+    """Progress for runs that another process drives (a ``fleetbot worker``), from the database.
+
+    A worker's items send no events to ``serve``; every ``every_s`` the watch lists the open
+    runs, counts the items of each one that has a progress message (one aggregate query per
+    run) and gives the counts to the reporter, which edits only when they moved. A run seen
+    open and then over gets its final bar (and wakes the outbox for its summary). Runs this
+    process drives are counted too: the reporter keeps the newest counts from either side.
+    """
+
+    def __init__(self, reporter: TelegramReporter, every_s: float) -> None:
+        self._reporter = reporter
+        self._every = every_s
+        self._open: set[int] = set()
+
+    async def run(self) -> None:
+        """Watch until cancelled; a failing database skips a round (the outbox says why)."""
+        while True:
+            await asyncio.sleep(self._every)  # a period: workers tell this process nothing
+            try:
+                await self.look()
+            except STORAGE_ERRORS as exc:
+                log.debug("progress watch skipped a round: %s", describe(exc))
+            except Exception:  # progress is a courtesy: a bug here must not stop serve
+                log.exception("progress watch round failed")
+
+    async def look(self) -> None:
+        """One round: counts for the open runs, final bars for those that ended since."""
+        runs = await Run.filter(status__in=RunStatus.open())
+        shown = [run for run in runs if "progress_message_id" in run.params]
+        for run in shown:
+            await self._reporter.counted(await load_progress(run))
+        ended = self._open - {run.id for run in shown}
+        self._open = {run.id for run in shown}
+        for run in await Run.filter(id__in=ended, finished_at__isnull=False):
+            await self._reporter.finished(await load_progress(run))

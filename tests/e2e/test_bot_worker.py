@@ -27,6 +27,14 @@ async def test_a_worker_drives_a_chat_run_and_serve_reports_it(fleet: Fleet) -> 
     summary = await wait_summary(fleet, 1)  # written by the worker, sent by serve
     assert "3 of 3 succeeded" in summary["text"]
     assert chromium_under(serve.pid) == []  # serve itself never launched a browser
+    # serve drives none of the items, yet the run's progress message reaches the final bar.
+    progress = fleet.api.sent(ADMIN)[0]
+    assert progress["text"].startswith("Run #1 (warmup)")
+
+    async def final_bar() -> bool:
+        return "3/3" in fleet.api.message(ADMIN, progress["message_id"])["text"]
+
+    await eventually(final_bar, within=60)
 
     fleet.api.inject_message(ADMIN, "/status")
 
