@@ -182,7 +182,7 @@ class Leases:
     @staticmethod
     async def unsettled_runs() -> list[int]:
         """Claimable runs with no open item left: their last outcome is stored but the
-        settling failed (two queries, however many runs are open)."""
+        settling failed (two queries, one row per open run, however many items are open)."""
         open_runs = {
             row["id"]
             for row in await Run.filter(
@@ -193,9 +193,9 @@ class Leases:
             return []
         busy = {
             row["run_id"]
-            for row in await RunItem.filter(
-                run_id__in=open_runs, status__in=ItemStatus.open()
-            ).values("run_id")
+            for row in await RunItem.filter(run_id__in=open_runs, status__in=ItemStatus.open())
+            .distinct()
+            .values("run_id")
         }
         return sorted(open_runs - busy)
 

@@ -128,6 +128,21 @@ def failure_changes(
     return Changes(item, account, "failed")
 
 
+def crashed_changes(error: SiteError, now: datetime) -> Changes:
+    """An item whose attempt hit a bug of ours: failed for good, never left running.
+
+    Not retried (the same bug would strike again) and not held against the account.
+    """
+    item: dict[str, Any] = {
+        "status": ItemStatus.FAILED,
+        "error_class": type(error).__name__,
+        "error_message": str(error)[:2000],
+        "finished_at": now,
+        **_RELEASED,
+    }
+    return Changes(item, dict(_RELEASED), "failed")
+
+
 def interrupted_changes(cancelled: bool, now: datetime) -> Changes:
     """An item stopped while running: its run was cancelled, or this runner is stopping.
 

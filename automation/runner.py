@@ -41,6 +41,7 @@ from automation.outcomes import (
     Failure,
     Success,
     backoff,
+    crashed_changes,
     failure_changes,
     interrupted_changes,
     store,
@@ -299,8 +300,7 @@ class Runner:
         except Exception as exc:  # a bug of ours: record it, never leave the row running
             log.error("item %d: unexpected error in the runner", claimed.item_id, exc_info=exc)
             error = SiteError(f"unexpected {type(exc).__name__} in the runner (see the log)")
-            changes = failure_changes(Failure(error), 0, 0, utcnow(), backoff(1, 0, 0, 1))
-            await self._store_at_once(claimed, changes, settle=True)
+            await self._store_at_once(claimed, crashed_changes(error, utcnow()), settle=True)
         finally:
             self._cancelling.discard(claimed.item_id)
 

@@ -7,17 +7,20 @@ import re
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
+from automation.browser import BrowserPool
 from automation.runs import Requester, RunService
 from storage.config import StorageConfig
 from storage.db import Database
-from storage.models import Trigger
+from storage.models import ItemStatus, Notification, Run, RunItem, RunStatus, Trigger
 from tests.helpers import cli_env
-from tests.integration.conftest import SiteProcess
+from tests.integration.conftest import Engine, SiteProcess
 from tests.integration.test_cli_runs import run_cli, show
 
 ACCOUNTS = 6
+ADMIN_CHAT = 4242
 
 
 async def queued_warmup(data_dir: Path, site_url: str, tmp_path: Path) -> int:
@@ -121,3 +124,30 @@ async def test_ctrl_c_while_the_browser_starts_leaves_the_run_interrupted(
     assert code == 130, rest
     assert f"fleetbot runs resume {run_id}" in rest
     assert (await show(run_id, data_dir))["status"] == "interrupted"
+
+
+async def test_recovery_settles_runs_whose_last_outcome_is_stored_and_no_others(
+    engine: Engine,
+) -> None:
+    # A runner stored the last outcome of run `done` and died before settling it; run `busy`
+    # still has an open item. Recovery settles the first, with its summary, and only it.
+    await engine.add_demo_accounts(2)
+    requester = Requester(Trigger.CLI, chat_id=ADMIN_CHAT)
+    done = await engine.runs.create_warmup("all", duration_s=1, requester=requester)
+    busy = await engine.runs.create_warmup("all", duration_s=1, requester=requester)
+    now = datetime.now(UTC)
+    await RunItem.filter(run_id=done.id).update(status=ItemStatus.SUCCEEDED, finished_at=now)
+    await RunItem.filter(run_id=busy.id, id=(await busy.items.all())[0].id).update(
+        status=ItemStatus.FAILED, finished_at=now
+    )
+    config = engine.automation()
+    runner = engine.runner(BrowserPool(config), config)  # recovery needs no browser
+
+    await runner.recover()
+
+    settled, open_run = await Run.get(id=done.id), await Run.get(id=busy.id)
+    assert (settled.status, settled.finished_at is not None) == (RunStatus.SUCCEEDED, True)
+    assert (open_run.status, open_run.finished_at) == (RunStatus.QUEUED, None)
+    summaries = await Notification.filter(run_id=done.id, kind="run_summary").count()
+    assert summaries == 1
+    assert await Notification.filter(run_id=busy.id, kind="run_summary").count() == 0

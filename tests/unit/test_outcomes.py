@@ -25,6 +25,7 @@ from automation.outcomes import (
     Success,
     abandoned_changes,
     backoff,
+    crashed_changes,
     failure_changes,
     interrupted_changes,
     success_changes,
@@ -122,6 +123,16 @@ def test_cancelled_items_end_and_stopped_items_go_back_uncounted() -> None:
     assert "finished_at" not in stopped.item
     for changes in (cancelled, stopped):
         assert changes.account == LEASE_CLEARED
+
+
+def test_a_bug_of_ours_fails_the_item_at_once_without_blaming_the_account() -> None:
+    crashed = crashed_changes(SiteError("unexpected KeyError in the runner (see the log)"), NOW)
+    assert crashed.event == "failed"
+    assert crashed.item["status"] == ItemStatus.FAILED
+    assert crashed.item["error_class"] == "SiteError"
+    assert crashed.item["error_message"].startswith("unexpected KeyError")
+    assert crashed.item["finished_at"] == NOW
+    assert crashed.account == LEASE_CLEARED  # no failure streak, no health change
 
 
 def test_an_abandoned_item_fails_only_on_its_last_allowed_attempt() -> None:
