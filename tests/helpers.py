@@ -145,3 +145,8 @@ def grep_tree(root: Path, needles: list[str]) -> list[tuple[Path, str]]:
             data = path.read_bytes()
             found += [(path, n) for n in needles if n.encode() in data]
     return found
+
+
+async def no_human(question: str) -> str:
+    """An ItemContext's ask_human for tests where no site should ask anything."""
+    raise AssertionError(f"nobody should be asked: {question}")

@@ -5,15 +5,19 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, async_playwright
 
 from automation.accounts import AccountRow, AccountService
 from automation.browser import BrowserPool
+from automation.chromium import find_chromium, launch_args
 from automation.config import AutomationConfig, DemoSiteConfig, SitesConfig
 from automation.engine import make_runner
 from automation.reporting import Operator, Reporter
@@ -97,6 +101,19 @@ class Engine:
         return pool
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    """One Chromium per test module, found and launched as fleetbot itself launches it."""
+    config = AutomationConfig()
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(
+            executable_path=find_chromium(config, pw.chromium.executable_path),
+            args=launch_args(config),
+        )
+        yield chromium
+        await chromium.close()
+
+
 @pytest.fixture
 def site_options() -> DemoSiteOptions:
     return DemoSiteOptions(users=12, processing_s=0.3, seed=7)
@@ -108,17 +125,27 @@ async def demo_site(site_options: DemoSiteOptions) -> AsyncIterator[DemoSite]:
         yield site
 
 
-@pytest.fixture
-async def engine(settings: Settings, demo_site: DemoSite) -> AsyncIterator[Engine]:
+@asynccontextmanager
+async def open_engine(
+    settings: Settings, sites: SitesConfig, site_url: str, **automation: Any
+) -> AsyncIterator[Engine]:
+    """An Engine on the test's database for one site, with FAST (and ``automation``) timings."""
     engine_settings = settings.model_copy(
         update={
-            "automation": settings.automation.model_copy(update=FAST),
-            "sites": SitesConfig(demo=DemoSiteConfig(base_url=demo_site.url)),
+            "automation": settings.automation.model_copy(update=FAST | automation),
+            "sites": sites,
         }
     )
     async with Database(engine_settings.storage) as db:
         runs = RunService(engine_settings.storage.data_dir)
-        yield Engine(engine_settings, db, runs, demo_site.url)
+        yield Engine(engine_settings, db, runs, site_url)
+
+
+@pytest.fixture
+async def engine(settings: Settings, demo_site: DemoSite) -> AsyncIterator[Engine]:
+    sites = SitesConfig(demo=DemoSiteConfig(base_url=demo_site.url))
+    async with open_engine(settings, sites, demo_site.url) as engine:
+        yield engine
 
 
 async def posts_of(site_url: str, user: str) -> list[dict[str, Any]]:

@@ -14,10 +14,8 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Route, async_playwright
+from playwright.async_api import Browser, BrowserContext, Route
 
-from automation.chromium import find_chromium, launch_args
-from automation.config import AutomationConfig
 from automation.errors import (
     BrowserCrashed,
     LoginRequired,
@@ -29,25 +27,10 @@ from automation.sites.base import AskHuman, Credentials, ItemContext, VideoToUpl
 from automation.sites.demo.adapter import DemoAdapter
 from automation.sites.demo.samples import sample_video_bytes
 from automation.sites.demo.server import DemoSite, DemoSiteOptions
+from tests.helpers import no_human
 
 # One Chromium for the module keeps the file fast; every test gets its own site and contexts.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    config = AutomationConfig()  # the browser and flags fleetbot itself would launch
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(
-            executable_path=find_chromium(config, pw.chromium.executable_path),
-            args=launch_args(config),
-        )
-        yield chromium
-        await chromium.close()
-
-
-async def no_human(question: str) -> str:
-    raise AssertionError(f"nobody should be asked: {question}")
 
 
 class Harness:

@@ -9,13 +9,10 @@ real browser opens.
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
 from automation.session_files import SessionFileError, parse_session
 
@@ -75,17 +72,6 @@ CASES: dict[str, Any] = {
     "secure-prefix-secure": cookie(name="__Secure-a", secure=True),
     "same-site-none-insecure": cookie(sameSite="None"),
 }
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(
-            executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-            args=["--no-sandbox"],
-        )
-        yield chromium
-        await chromium.close()
 
 
 @pytest.mark.asyncio(loop_scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-import shutil
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -14,7 +13,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
 from automation.config import TikTokSiteConfig
 from automation.errors import (
@@ -27,28 +26,14 @@ from automation.errors import (
 )
 from automation.sites.base import AskHuman, Credentials, ItemContext
 from automation.sites.tiktok.adapter import TikTokAdapter
+from tests.helpers import no_human
 from tests.tiktok_replica.harness import api, posts_of, session_state, video_file
 from tests.tiktok_replica.server import TikTokReplica
 from tests.tiktok_replica.state import SOMETHING_WENT_WRONG, ReplicaOptions
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-ARGS = ["--no-first-run", "--disable-background-networking", "--disable-sync", "--no-sandbox"]
 POST_URL = re.compile(r"^http://127\.0\.0\.1:\d+/@(?P<handle>[\w.]+)/video/(?P<id>\d{19})$")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(
-            executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=ARGS
-        )
-        yield chromium
-        await chromium.close()
-
-
-async def no_human(question: str) -> str:
-    raise AssertionError(f"nobody should be asked: {question}")
 
 
 class Harness:

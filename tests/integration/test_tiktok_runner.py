@@ -15,14 +15,13 @@ import pytest
 from automation.accounts import AccountRow, AccountService
 from automation.config import SitesConfig, TikTokSiteConfig
 from automation.reporting import Question
-from automation.runs import Requester, RunService
+from automation.runs import Requester
 from automation.sites.demo.samples import write_sample_videos
 from bot.config import Settings
 from bot.i18n import texts
 from bot.views import accounts_page
-from storage.db import Database
 from storage.models import Account, Health, RunStatus, Trigger
-from tests.integration.conftest import FAST, Engine
+from tests.integration.conftest import Engine, open_engine
 from tests.tiktok_replica.harness import add_tiktok_accounts, api, posts_of
 from tests.tiktok_replica.server import TikTokReplica
 from tests.tiktok_replica.state import SOMETHING_WENT_WRONG, ReplicaOptions
@@ -40,19 +39,11 @@ class TikTokEngine(Engine):
 async def make_engine(
     settings: Settings, replica: TikTokReplica, **tiktok: Any
 ) -> AsyncIterator[TikTokEngine]:
-    site = TikTokSiteConfig(base_url=replica.url, **tiktok)
-    engine_settings = settings.model_copy(
-        update={
-            "automation": settings.automation.model_copy(update=FAST | {"concurrency": 4}),
-            "sites": SitesConfig(tiktok=site),
-        }
-    )
-    async with Database(engine_settings.storage) as db:
-        engine = TikTokEngine(
-            engine_settings, db, RunService(engine_settings.storage.data_dir), replica.url
-        )
-        engine.replica = replica
-        yield engine
+    sites = SitesConfig(tiktok=TikTokSiteConfig(base_url=replica.url, **tiktok))
+    async with open_engine(settings, sites, replica.url, concurrency=4) as engine:
+        tiktok_engine = TikTokEngine(engine.settings, engine.db, engine.runs, engine.site_url)
+        tiktok_engine.replica = replica
+        yield tiktok_engine
 
 
 @pytest.fixture
