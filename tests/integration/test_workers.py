@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from automation.browser import BrowserPool
 from automation.runs import Requester, RunService
@@ -111,16 +114,29 @@ async def test_ctrl_c_while_the_browser_starts_leaves_the_run_interrupted(
         "all",
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
-        env=cli_env(data_dir, **env),
+        # If it ever hangs, SIGABRT makes it print where every thread was (faulthandler).
+        env=cli_env(data_dir, PYTHONFAULTHANDLER="1", **env),
     )
     assert proc.stderr is not None
     async with asyncio.timeout(60):
         first = (await proc.stderr.readline()).decode()  # announced before any browser work
     run_id = int(first.split("#")[1].split(":")[0])
     proc.send_signal(signal.SIGINT)  # the browser is still starting
-    async with asyncio.timeout(60):
-        rest = (await proc.stderr.read()).decode()
-        code = await proc.wait()
+    try:
+        async with asyncio.timeout(60):
+            code = await proc.wait()
+    except TimeoutError:
+        proc.send_signal(signal.SIGABRT)
+        async with asyncio.timeout(30):
+            dump = (await proc.stderr.read()).decode()
+        pytest.fail(f"fleetbot run did not stop within 60 s of Ctrl-C:\n{dump}")
+    try:
+        async with asyncio.timeout(60):  # children that kept stderr open end with the browser
+            rest = (await proc.stderr.read()).decode()
+    except TimeoutError:
+        left = subprocess.run(["ps", "-eo", "pid,ppid,args"], capture_output=True, text=True)
+        browsers = [line for line in left.stdout.splitlines() if "playwright" in line]
+        pytest.fail(f"fleetbot exited {code}; its stderr stayed open: {browsers}")
     assert code == 130, rest
     assert f"fleetbot runs resume {run_id}" in rest
     assert (await show(run_id, data_dir))["status"] == "interrupted"
