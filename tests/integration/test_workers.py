@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -134,8 +133,11 @@ async def test_ctrl_c_while_the_browser_starts_leaves_the_run_interrupted(
         async with asyncio.timeout(60):  # children that kept stderr open end with the browser
             rest = (await proc.stderr.read()).decode()
     except TimeoutError:
-        left = subprocess.run(["ps", "-eo", "pid,ppid,args"], capture_output=True, text=True)
-        browsers = [line for line in left.stdout.splitlines() if "playwright" in line]
+        ps = await asyncio.create_subprocess_exec(
+            "ps", "-eo", "pid,ppid,args", stdout=asyncio.subprocess.PIPE
+        )
+        listing = (await ps.communicate())[0].decode()
+        browsers = [line for line in listing.splitlines() if "playwright" in line]
         pytest.fail(f"fleetbot exited {code}; its stderr stayed open: {browsers}")
     assert code == 130, rest
     assert f"fleetbot runs resume {run_id}" in rest
