@@ -1,11 +1,12 @@
 """How long screenshots, traces and question screenshots are kept, and their removal.
 
-Failure screenshots and traces (``<data_dir>/artifacts``) and the page shown with a
-question (``<data_dir>/questions``) can show an account's pages, so they are kept only
-``storage.artifact_retention_days`` and leave with their account. ``prune`` clears the
-paths the database holds for them before removing the files, so nothing points at a file
-that is gone; a path outside those two folders (a database edited by someone else) is
-never deleted.
+Failure screenshots and traces (``<data_dir>/artifacts``) and the questions asked in the
+chat (``AskedQuestion`` rows, which hold the page's screenshot until it is sent;
+``<data_dir>/questions`` holds files from older versions) can show an account's pages, so
+they are kept only ``storage.artifact_retention_days`` and leave with their account.
+``prune`` clears the paths the database holds for them before removing the files, so
+nothing points at a file that is gone; a path outside those two folders (a database
+edited by someone else) is never deleted.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Self
 from tortoise.expressions import Q
 
 from storage.closing import Closing
-from storage.models import RunItem
+from storage.models import AskedQuestion, RunItem
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ async def prune(data_dir: Path, retention_days: int, *, now: datetime | None = N
     cleared = await old.update(screenshot_path=None, trace_path=None)
     referenced = [Path(p) for row in rows for p in row if p]
     removed = await asyncio.to_thread(_remove_old, data_dir, referenced, cutoff.timestamp())
+    await AskedQuestion.filter(created_at__lt=cutoff).delete()
     if removed or cleared:
         log.info(
             "pruned %d artifact file(s) older than %d days (%d run items)",

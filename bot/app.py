@@ -27,6 +27,7 @@ from aiogram.types import BotCommand
 from automation.browser import BrowserPool
 from automation.engine import make_runner
 from automation.errors import FleetbotError
+from automation.questions import ChatOperator
 from automation.retention import ArtifactPruner
 from automation.runner import Runner
 from automation.runs import RunService
@@ -36,7 +37,6 @@ from bot.config import ConfigError, Settings
 from bot.dispatcher import make_dispatcher
 from bot.floodgate import ChatGate
 from bot.i18n import DEFAULT_LANGUAGE
-from bot.operator import QuestionBox, TelegramOperator
 from bot.outbox import Outbox
 from bot.progress import ProgressWatch, TelegramReporter
 from bot.webhook import serve_webhook
@@ -112,7 +112,6 @@ async def build(settings: Settings) -> AsyncIterator[App]:
         )
         await _check_token(bot)
         runs = RunService(data_dir)
-        questions = QuestionBox()
         gate = ChatGate()
         outbox = Outbox(
             bot,
@@ -120,7 +119,7 @@ async def build(settings: Settings) -> AsyncIterator[App]:
             gate,
             default_language=language,
             send_screenshots=settings.bot.send_failure_screenshots,
-            on_question_sent=questions.sent,
+            secrets=db.secrets,
         )
         reporter = TelegramReporter(bot, gate, outbox, settings.bot.progress_edit_s)
         stack.push_async_callback(reporter.close)
@@ -141,9 +140,7 @@ async def build(settings: Settings) -> AsyncIterator[App]:
             secrets=db.secrets,
             pool=pool,
             reporter=reporter,
-            operator=TelegramOperator(
-                questions, outbox, settings.bot.admins, data_dir / "questions", language
-            ),
+            operator=ChatOperator(db.secrets, settings.bot.admins, on_asked=outbox.wake),
             health=health,
         )
         if drives:
@@ -166,7 +163,6 @@ async def build(settings: Settings) -> AsyncIterator[App]:
             bot=bot,
             secrets=db.secrets,
             runs=runs,
-            questions=questions,
             runner=runner,
             pool=pool,
             scheduler=scheduler,

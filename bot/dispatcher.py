@@ -10,6 +10,7 @@ from aiogram import Bot, Dispatcher
 
 from automation.accounts import AccountService
 from automation.browser import BrowserPool
+from automation.questions import QuestionDesk
 from automation.runner import Runner
 from automation.runs import RunService
 from automation.scheduler import FleetScheduler
@@ -20,7 +21,6 @@ from bot.config import Settings
 from bot.handlers import build_router
 from bot.launcher import Launcher
 from bot.media import MediaIntake
-from bot.operator import QuestionBox
 from bot.status import StatusSource
 from storage.crypto import SecretBox
 
@@ -31,7 +31,6 @@ def make_dispatcher(
     bot: Bot,
     secrets: SecretBox,
     runs: RunService,
-    questions: QuestionBox,
     runner: Runner,
     pool: BrowserPool,
     scheduler: FleetScheduler,
@@ -45,7 +44,7 @@ def make_dispatcher(
             bot, runs, settings.storage.data_dir, limit_mb=settings.bot.download_limit_mb
         ),
         launcher=Launcher(bot, runs, runner.wake),
-        questions=questions,
+        questions=QuestionDesk(secrets),
         status_source=StatusSource(runner, pool, scheduler.next_fires),
         schedules=ScheduleService(settings.scheduler.timezone),
         scheduler=scheduler,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import ForceReply, FSInputFile, InputMediaPhoto
+from aiogram.types import BufferedInputFile, ForceReply, FSInputFile, InputMediaPhoto
 from tortoise.transactions import in_transaction
 
 from automation.notifications import enqueue
@@ -37,8 +37,9 @@ from automation.runs import RunService
 from bot.floodgate import ChatGate, Turn
 from bot.i18n import texts
 from bot.views import summary_keyboard, summary_text
+from storage.crypto import SecretBox
 from storage.health import STORAGE_ERRORS
-from storage.models import ItemStatus, Notification, NotificationStatus, Run
+from storage.models import AskedQuestion, ItemStatus, Notification, NotificationStatus, Run
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,6 @@ MAX_BACKOFF_S = 60.0
 MAX_NETWORK_BACKOFF_S = 10.0
 ALBUM_SIZE = 10
 _PERMANENT = (TelegramBadRequest, TelegramForbiddenError, TelegramNotFound)
-
-QuestionSent = Callable[[int, int], None]
 
 
 class Outbox:
@@ -65,14 +64,14 @@ class Outbox:
         *,
         default_language: str,
         send_screenshots: bool,
-        on_question_sent: QuestionSent | None = None,
+        secrets: SecretBox | None = None,
     ) -> None:
         self._bot = bot
         self._runs = runs
         self._gate = gate
         self._language = default_language
         self._screenshots = send_screenshots
-        self._on_question_sent = on_question_sent
+        self._secrets = secrets  # opens question screenshots; without it, text only
         self._wake = asyncio.Event()
         self.delivered = 0
 
@@ -188,20 +187,8 @@ class Outbox:
         if row.kind == "screenshots":
             await self._send_screenshots(row.chat_id, payload)
             return None
-        if row.kind == "question":
-            reply = ForceReply(input_field_placeholder="123456")
-            if payload.get("photo"):
-                message = await self._bot.send_photo(
-                    row.chat_id,
-                    FSInputFile(str(payload["photo"])),
-                    caption=row.text,
-                    reply_markup=reply,
-                )
-            else:
-                message = await self._bot.send_message(row.chat_id, row.text, reply_markup=reply)
-            if self._on_question_sent is not None:
-                self._on_question_sent(int(str(payload["item_id"])), message.message_id)
-            return None
+        if row.kind == "question" and payload.get("question_id") is not None:
+            return await self._send_question(row, int(str(payload["question_id"])))
         await self._bot.send_message(row.chat_id, row.text)
         return None
 
@@ -228,6 +215,36 @@ class Outbox:
             payload={"shots": shots},
             run_id=run_id,
             dedupe_key=f"run:{run_id}:screenshots:{row.chat_id}",
+        )
+
+    async def _send_question(
+        self, row: Notification, question_id: int
+    ) -> Awaitable[object] | None:
+        """The page as a photo with a ForceReply; the message id goes on the question's row."""
+        asked = await AskedQuestion.get_or_none(id=question_id)
+        if asked is None:  # its run was deleted meanwhile: nothing to answer
+            return None
+        run = await Run.get_or_none(id=asked.run_id)
+        language = (run.params.get("lang") if run is not None else None) or self._language
+        text = texts(str(language))(
+            "question", account=asked.account, run_id=asked.run_id, prompt=asked.prompt
+        )
+        reply = ForceReply(input_field_placeholder="123456")
+        if asked.screenshot_enc and self._secrets is not None:
+            photo = await asyncio.to_thread(
+                self._secrets.decrypt_bytes, asked.screenshot_enc.encode("ascii")
+            )
+            message = await self._bot.send_photo(
+                row.chat_id,
+                BufferedInputFile(photo, f"question-{asked.id}.png"),
+                caption=text,
+                reply_markup=reply,
+            )
+        else:  # closed before it was sent (no screenshot kept), or the page had none
+            message = await self._bot.send_message(row.chat_id, text, reply_markup=reply)
+        # Marked with the notification: a resend after a crash still has the screenshot.
+        return AskedQuestion.filter(id=asked.id).update(
+            message_id=message.message_id, sent_at=datetime.now(UTC), screenshot_enc=None
         )
 
     async def _send_screenshots(self, chat_id: int, payload: dict[str, Any]) -> None:

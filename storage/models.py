@@ -97,6 +97,15 @@ class NotificationStatus(StrEnum):
     FAILED = "failed"
 
 
+class QuestionStatus(StrEnum):
+    """Where a site's question to a human stands."""
+
+    OPEN = "open"  # asked, waiting for a reply in the chat
+    ANSWERED = "answered"  # a reply is stored (encrypted) for the asking runner to take
+    TAKEN = "taken"  # the runner typed it into the page, the answer is cleared
+    EXPIRED = "expired"  # nobody waits for it any more (timed out, replaced, item gone)
+
+
 class Setting(Model):
     """Small key-value facts about this database, such as the secret-key check."""
 
@@ -278,3 +287,38 @@ class Notification(Model):
     class Meta:
         table = "notification"
         indexes = (("status", "next_attempt_at"),)
+
+
+class AskedQuestion(Model):
+    """A site asked a human (a one-time code): the row both sides of the chat meet on.
+
+    The runner that asks writes it and polls it, serve sends it and stores the reply, so
+    a question raised by a worker on any machine is answered through the database. The
+    page screenshot and the answer are ciphertext, cleared once they are not needed.
+    """
+
+    id = fields.IntField(primary_key=True)
+    item: fields.ForeignKeyRelation[RunItem] = fields.ForeignKeyField(
+        "models.RunItem", related_name="questions", on_delete=fields.CASCADE
+    )
+    run: fields.ForeignKeyRelation[Run] = fields.ForeignKeyField(
+        "models.Run", related_name="questions", on_delete=fields.CASCADE
+    )
+    chat_id = fields.BigIntField()
+    account = fields.CharField(max_length=64)
+    prompt = fields.TextField()
+    screenshot_enc = fields.TextField(null=True)
+    message_id = fields.BigIntField(null=True)
+    answer_enc = fields.TextField(null=True)
+    status = fields.CharEnumField(QuestionStatus, max_length=16, default=QuestionStatus.OPEN)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    sent_at = fields.DatetimeField(null=True)
+    answered_at = fields.DatetimeField(null=True)
+    closed_at = fields.DatetimeField(null=True)
+
+    item_id: int
+    run_id: int
+
+    class Meta:
+        table = "question"
+        indexes = (("chat_id", "message_id"), ("item_id", "status"))

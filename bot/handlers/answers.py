@@ -1,12 +1,16 @@
-"""Plain replies that answer a site's question (a one-time code)."""
+"""Plain replies that answer a site's question (a one-time code).
+
+The question is a database row (``automation/questions.py``), so the runner waiting for
+the answer may be this process or a ``fleetbot worker`` on another machine.
+"""
 
 from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.types import Message
 
+from automation.questions import QuestionDesk, Reply
 from bot.i18n import Texts
-from bot.operator import QuestionBox
 
 
 def make_router() -> Router:
@@ -16,17 +20,15 @@ def make_router() -> Router:
     return router
 
 
-async def answer_question(message: Message, t: Texts, questions: QuestionBox) -> None:
-    """Hand a reply to a question's message to that question; other text answers nothing."""
-    if not questions.waiting_in(message.chat.id):
-        return
-    if message.reply_to_message is None:
-        await message.answer(t("question-reply-needed"))
-        return
-    account = questions.answer(
-        message.chat.id, message.text or "", message.reply_to_message.message_id
+async def answer_question(message: Message, t: Texts, questions: QuestionDesk) -> None:
+    """Store a reply to a question's message as its answer; other text answers nothing."""
+    replied = message.reply_to_message
+    outcome = await questions.answer(
+        message.chat.id, message.text or "", replied.message_id if replied else None
     )
-    if account is None:
+    if outcome.reply == Reply.REPLY_NEEDED:
+        await message.answer(t("question-reply-needed"))
+    elif outcome.reply == Reply.EXPIRED:
         await message.answer(t("question-expired"))
-    else:
-        await message.answer(t("question-answered", account=account))
+    elif outcome.reply == Reply.ANSWERED:
+        await message.answer(t("question-answered", account=outcome.account or ""))

@@ -2,9 +2,11 @@
 
 A worker claims pending items of every run from the shared database (PostgreSQL when
 workers run on several machines), honours ``automation.*``, and writes every outcome,
-summary and notification as rows: ``fleetbot serve`` sends them to Telegram. It runs no
-bot and no scheduler, so it takes no lock. SIGTERM or Ctrl-C stop it like ``serve``: items
-in flight get ``bot.shutdown_grace_s`` to finish, the rest go back to pending.
+summary, notification and question as rows: ``fleetbot serve`` sends them to Telegram
+and stores the chat's answers, which the worker polls for (``automation/questions.py``).
+It runs no bot and no scheduler, so it takes no lock. SIGTERM or Ctrl-C stop it like
+``serve``: items in flight get ``bot.shutdown_grace_s`` to finish, the rest go back to
+pending.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import logging
 import signal
 
 from automation.engine import runner_engine
+from automation.questions import ChatOperator
 from bot.config import Settings
 from cli.commands import SubParsers
 from storage.db import describe_url, open_database
@@ -53,6 +56,7 @@ async def worker_command(settings: Settings, args: argparse.Namespace) -> int:
                 sites=settings.sites,
                 data_dir=settings.storage.data_dir,
                 secrets=db.secrets,
+                operator=ChatOperator(db.secrets, settings.bot.admins),
                 health=StorageHealth(),
             ) as runner,
         ):

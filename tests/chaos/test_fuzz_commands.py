@@ -32,7 +32,6 @@ from automation.schedules import ScheduleError, ScheduleService, parse_when
 from bot.config import Settings
 from bot.dispatcher import make_dispatcher
 from bot.handlers.schedules import parse_schedule
-from bot.operator import QuestionBox
 from bot.parsing import (
     UsageError,
     parse_duration,
@@ -296,7 +295,6 @@ async def chat(db: Database, settings: Settings) -> AsyncIterator[Chat]:
                 bot=bot,
                 secrets=db.secrets,
                 runs=runs,
-                questions=QuestionBox(),
                 runner=runner,
                 pool=pool,
                 scheduler=scheduler,

@@ -18,12 +18,14 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Update
 
-from automation.accounts import AccountService
-from automation.runs import RunService
+from automation.accounts import AccountRow, AccountService
+from automation.questions import ChatOperator, QuestionDesk
+from automation.reporting import Question
+from automation.runs import Requester, RunService
 from bot.handlers import build_router
 from bot.media import MediaIntake
-from bot.operator import QuestionBox
 from storage.db import Database
+from storage.models import Account, AskedQuestion, QuestionStatus, RunItem, Trigger
 from tests.fake_telegram import FakeBotAPI
 
 ADMIN, MEMBER = 1001, 3003
@@ -42,7 +44,10 @@ class Chat:
     api: FakeBotAPI
     bot: Bot
     dispatcher: Dispatcher
-    questions: QuestionBox
+    operator: ChatOperator
+    asked: asyncio.Event
+    runs: RunService
+    accounts: AccountService
     updates: int = 0
 
     async def send(self, chat_id: int, text: str | None, **extra: Any) -> dict[str, Any]:
@@ -78,13 +83,15 @@ async def chat(db: Database, dispatcher: Dispatcher) -> AsyncIterator[Chat]:
     async with FakeBotAPI(token=TOKEN) as api:
         bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api.url)))
         runs = RunService(data_dir)
-        questions = QuestionBox()
         dp = dispatcher
-        dp["accounts"] = AccountService(db.secrets)
+        accounts = AccountService(db.secrets)
+        dp["accounts"] = accounts
         dp["media"] = MediaIntake(bot, runs, data_dir, limit_mb=20)
-        dp["questions"] = questions
+        dp["questions"] = QuestionDesk(db.secrets)
+        asked = asyncio.Event()
+        operator = ChatOperator(db.secrets, (ADMIN,), poll_s=0.05, on_asked=asked.set)
         try:
-            yield Chat(api, bot, dp, questions)
+            yield Chat(api, bot, dp, operator, asked, runs, accounts)
         finally:
             await bot.session.close()
 
@@ -147,28 +154,41 @@ async def test_a_group_hears_nothing_unless_it_is_allowed(chat: Chat) -> None:
     assert len(chat.replies(ADMIN)) == 1
 
 
-async def ask(chat: Chat, chat_id: int, item_id: int) -> tuple[asyncio.Future[str], int]:
-    """Open a question as the operator does and send its prompt; return both."""
-    answer = chat.questions.open(item_id, chat_id, "demo1")
+async def ask(chat: Chat, chat_id: int) -> tuple[asyncio.Task[str | None], int]:
+    """Ask a question as a runner does and send its prompt as the outbox does; return both."""
+    if not await Account.exists(label="demo1"):
+        await chat.accounts.import_rows([AccountRow("demo1", "demo", "demo1", "pw")])
+    run = await chat.runs.create_warmup(
+        "demo1", duration_s=0, requester=Requester(Trigger.MANUAL, chat_id=chat_id)
+    )
+    item = await RunItem.get(run_id=run.id)
+    question = Question(run.id, item.id, "demo1", "the code")
+    chat.asked.clear()
+    answer = asyncio.create_task(chat.operator.ask(question))
+    await asyncio.wait_for(chat.asked.wait(), 30)  # the row is written
     prompt = await chat.bot.send_message(chat_id, "Account demo1 (run #1) asks: the code")
-    chat.questions.sent(item_id, prompt.message_id)
+    await AskedQuestion.filter(item_id=item.id).update(message_id=prompt.message_id)
     return answer, prompt.message_id
 
 
+async def still_open() -> bool:
+    return await AskedQuestion.filter(status=QuestionStatus.OPEN).exists()
+
+
 async def test_a_code_is_taken_only_from_an_admin_replying_to_its_prompt(chat: Chat) -> None:
-    answer, prompt = await ask(chat, ADMIN, item_id=1)
+    answer, prompt = await ask(chat, ADMIN)
     await chat.send(ADMIN, "123456")  # not a reply: could be meant for anything
-    assert not answer.done()
+    assert await still_open()
     assert "reply to its message" in chat.replies(ADMIN)[-1]
     other = await chat.bot.send_message(ADMIN, "a run summary")
     await chat.send(ADMIN, "123456", reply_to=other.message_id)
-    assert not answer.done()
+    assert await still_open()
     await chat.send(ADMIN, " 654321 ", reply_to=prompt)
-    assert answer.result() == "654321"
+    assert await asyncio.wait_for(answer, 30) == "654321"
 
-    answer, prompt = await ask(chat, ALLOWED_GROUP, item_id=2)
+    answer, prompt = await ask(chat, ALLOWED_GROUP)
     for user in (MEMBER, ADMIN):
         await chat.send(
             ALLOWED_GROUP, f"{user}", user_id=user, reply_to=prompt, chat_type="supergroup"
         )
-    assert answer.result() == str(ADMIN)  # the member's reply was never an answer
+    assert await asyncio.wait_for(answer, 30) == str(ADMIN)  # the member's never an answer
