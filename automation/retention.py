@@ -57,8 +57,8 @@ async def prune(data_dir: Path, retention_days: int, *, now: datetime | None = N
     rows = await old.values_list("screenshot_path", "trace_path")
     cleared = await old.update(screenshot_path=None, trace_path=None)
     referenced = [Path(p) for row in rows for p in row if p]
-    removed = await asyncio.to_thread(_remove_old, data_dir, referenced, cutoff.timestamp())
     await AskedQuestion.filter(created_at__lt=cutoff).delete()
+    removed = await asyncio.to_thread(_remove_old, data_dir, referenced, cutoff.timestamp())
     if removed or cleared:
         log.info(
             "pruned %d artifact file(s) older than %d days (%d run items)",

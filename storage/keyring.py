@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from storage.crypto import (
@@ -28,7 +29,7 @@ from storage.crypto import (
     legacy_key,
     read_key_file,
 )
-from storage.models import Account, Proxy, RunItem, Setting
+from storage.models import Account, AskedQuestion, Proxy, RunItem, Setting
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,16 @@ async def _reencrypt(old: SecretBox, new: SecretBox) -> int:
         assert proxy.password_enc is not None
         proxy.password_enc = new.encrypt(old.decrypt(proxy.password_enc))
         await proxy.save(update_fields=["password_enc"])
+        count += 1
+    for question in await AskedQuestion.filter(
+        Q(answer_enc__not_isnull=True) | Q(screenshot_enc__not_isnull=True)
+    ):
+        if question.answer_enc is not None:
+            question.answer_enc = new.encrypt(old.decrypt(question.answer_enc))
+        if question.screenshot_enc is not None:
+            shot = old.decrypt_bytes(question.screenshot_enc.encode("ascii"))
+            question.screenshot_enc = new.encrypt_bytes(shot).decode("ascii")
+        await question.save(update_fields=["answer_enc", "screenshot_enc"])
         count += 1
     traces = await RunItem.filter(trace_path__endswith=".enc").values_list("trace_path", flat=True)
     for trace in traces:

@@ -192,3 +192,14 @@ async def test_a_code_is_taken_only_from_an_admin_replying_to_its_prompt(chat: C
             ALLOWED_GROUP, f"{user}", user_id=user, reply_to=prompt, chat_type="supergroup"
         )
     assert await asyncio.wait_for(answer, 30) == str(ADMIN)  # the member's never an answer
+
+
+async def test_a_reply_to_a_question_nobody_waits_for_is_told_so(chat: Chat) -> None:
+    answer, prompt = await ask(chat, ADMIN)
+    answer.cancel()  # the runner's timeout: the question expires
+    with pytest.raises(asyncio.CancelledError):
+        await answer
+    await chat.send(ADMIN, "654321", reply_to=prompt)
+    assert "Nobody is waiting for an answer" in chat.replies(ADMIN)[-1]
+    [row] = await AskedQuestion.all()
+    assert (row.status, row.answer_enc) == (QuestionStatus.EXPIRED, None)

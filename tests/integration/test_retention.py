@@ -12,7 +12,7 @@ from automation.accounts import AccountRow, AccountService
 from automation.retention import ArtifactPruner, question_screenshot
 from storage.config import StorageConfig
 from storage.db import Database
-from storage.models import Account, ItemStatus, Run, RunItem, RunKind, Trigger
+from storage.models import Account, AskedQuestion, ItemStatus, Run, RunItem, RunKind, Trigger
 from tests.helpers import fleetbot
 
 DAY = 86_400
@@ -44,6 +44,10 @@ async def failed_item(label: str, data_dir: Path, age_days: float) -> tuple[RunI
     ]
     item.screenshot_path, item.trace_path = str(files[0]), str(files[1])
     await item.save(update_fields=["screenshot_path", "trace_path"])
+    question = await AskedQuestion.create(
+        item=item, run=run, chat_id=1, account=label, prompt="code?", screenshot_enc="sealed"
+    )
+    await AskedQuestion.filter(id=question.id).update(created_at=item.finished_at)
     return item, files
 
 
@@ -69,6 +73,8 @@ async def test_old_artifacts_are_pruned_by_serve_and_the_db_forgets_them(tmp_pat
         assert (old.screenshot_path, old.trace_path) == (None, None)
         assert new.screenshot_path == str(new_files[0])
         assert not old_files[0].parent.exists()  # the emptied run folder went too
+        assert await AskedQuestion.filter(item_id=new.id).exists()
+        assert not await AskedQuestion.filter(item_id=old.id).exists()
 
 
 async def test_db_prune_command_and_removing_an_account_remove_artifacts(tmp_path: Path) -> None:

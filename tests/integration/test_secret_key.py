@@ -17,7 +17,17 @@ from storage.config import StorageConfig
 from storage.crypto import KdfParams, SecretBox, SecretKeyError, derive_key, legacy_key
 from storage.db import Database
 from storage.keyring import SECRET_CHECK, SECRET_KDF
-from storage.models import Account, Proxy, Run, RunItem, RunKind, Setting, Trigger
+from storage.models import (
+    Account,
+    AskedQuestion,
+    Proxy,
+    QuestionStatus,
+    Run,
+    RunItem,
+    RunKind,
+    Setting,
+    Trigger,
+)
 from tests.helpers import fleetbot
 
 PASSPHRASE = "correct horse battery staple and more"
@@ -69,7 +79,17 @@ async def make_legacy_database(data_dir: Path) -> None:
         trace.write_bytes(old.encrypt_bytes(b"PK trace of a login"))
         run = await Run.create(kind=RunKind.WARMUP, trigger=Trigger.CLI)
         account = await Account.get(label="a1")
-        await RunItem.create(run=run, account=account, trace_path=str(trace))
+        item = await RunItem.create(run=run, account=account, trace_path=str(trace))
+        await AskedQuestion.create(
+            item=item,
+            run=run,
+            chat_id=1,
+            account="a1",
+            prompt="code?",
+            screenshot_enc=old.encrypt_bytes(b"PNG page").decode("ascii"),
+            answer_enc=old.encrypt("123456"),
+            status=QuestionStatus.ANSWERED,
+        )
 
 
 async def test_a_database_of_the_old_derivation_migrates_on_first_open(tmp_path: Path) -> None:
@@ -91,6 +111,10 @@ async def test_a_database_of_the_old_derivation_migrates_on_first_open(tmp_path:
             assert '"x": 1' in db.secrets.decrypt(a2.session_state_enc)
             trace = data_dir / "artifacts" / "item-1.trace.zip.enc"
             assert db.secrets.decrypt_bytes(trace.read_bytes()) == b"PK trace of a login"
+            question = await AskedQuestion.get(account="a1")
+            assert question.answer_enc is not None and question.screenshot_enc is not None
+            assert db.secrets.decrypt(question.answer_enc) == "123456"
+            assert db.secrets.decrypt_bytes(question.screenshot_enc.encode()) == b"PNG page"
             old = SecretBox(legacy_key(PASSPHRASE), "old")
             with pytest.raises(SecretKeyError):
                 old.decrypt(a1.password_enc)
