@@ -34,7 +34,7 @@ DAY_S = 86_400.0
 
 
 def question_screenshot(questions_dir: Path, item_id: int) -> Path:
-    """Where the page shown with an item's question is kept."""
+    """Where versions before the ``question`` table kept the page shown with a question."""
     return questions_dir / f"item-{item_id}.png"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from tortoise import connections
@@ -18,6 +19,7 @@ from automation.accounts import AccountRow, AccountService
 from automation.questions import ChatOperator, QuestionDesk, Reply
 from automation.reporting import Question
 from automation.runs import Requester, RunService
+from storage.config import StorageConfig
 from storage.db import Database
 from storage.models import AskedQuestion, Notification, QuestionStatus, RunItem, Trigger
 
@@ -178,3 +180,17 @@ async def test_text_that_is_no_reply_to_a_question(desk: Desk) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+@pytest.mark.xdist_group("postgres")
+async def test_a_question_is_answered_through_postgres(pg_url: str, tmp_path: Path) -> None:
+    config = StorageConfig(data_dir=tmp_path / "data", db_url=pg_url)
+    async with Database(config) as db:
+        await AccountService(db.secrets).import_rows([AccountRow("demo1", "demo", "demo1")])
+        desk = Desk(db, RunService(config.data_dir), QuestionDesk(db.secrets), asyncio.Event())
+        question = await desk.item()
+        task, row = await desk.ask(desk.operator(), question)
+        await desk.sent_as(row, 2**40)  # message ids are 64-bit
+        assert (await desk.desk.answer(CHAT, CODE, reply_to=2**40)).reply == Reply.ANSWERED
+        assert await asyncio.wait_for(task, 30) == CODE
+        assert (await AskedQuestion.get(id=row.id)).status == QuestionStatus.TAKEN
