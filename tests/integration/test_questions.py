@@ -13,19 +13,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 from tortoise import connections
 
 from automation.accounts import AccountRow, AccountService
 from automation.questions import ChatOperator, QuestionDesk, Reply
 from automation.reporting import Question
 from automation.runs import Requester, RunService
+from bot.floodgate import ChatGate
+from bot.outbox import Outbox
 from storage.config import StorageConfig
 from storage.db import Database
 from storage.models import AskedQuestion, Notification, QuestionStatus, RunItem, Trigger
+from tests.fake_telegram import FakeBotAPI
 
 ADMIN, CHAT = 1001, 5005
 PNG = b"\x89PNG\r\n\x1a\n" + b"page-with-account-data" * 50
 CODE = "482913"
+TOKEN = "123456:questions-test"
 
 
 @dataclass
@@ -194,3 +201,35 @@ async def test_a_question_is_answered_through_postgres(pg_url: str, tmp_path: Pa
         assert (await desk.desk.answer(CHAT, CODE, reply_to=2**40)).reply == Reply.ANSWERED
         assert await asyncio.wait_for(task, 30) == CODE
         assert (await AskedQuestion.get(id=row.id)).status == QuestionStatus.TAKEN
+
+
+async def test_serves_outbox_sends_the_page_from_the_row(desk: Desk) -> None:
+    """What serve's outbox does with a question a runner (anywhere) stored."""
+    question = await desk.item()
+    task, row = await desk.ask(desk.operator(poll_s=3600), question)
+    async with FakeBotAPI(token=TOKEN) as api:
+        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api.url)))
+        try:
+            outbox = Outbox(
+                bot,
+                desk.runs,
+                ChatGate(),
+                default_language="en",
+                send_screenshots=False,
+                secrets=desk.db.secrets,
+            )
+            await outbox.send_due()
+        finally:
+            await bot.session.close()
+    [call] = [c for c in api.calls if c.method == "sendPhoto"]
+    assert call.params["caption"].startswith(f"Account demo1 (run #{question.run_id}) asks")
+    assert "force_reply" in call.params["reply_markup"]
+    assert list(call.files.values()) == [PNG]
+    [message] = api.sent(CHAT)
+    sent = await AskedQuestion.get(id=row.id)
+    assert (sent.message_id, sent.screenshot_enc) == (message["message_id"], None)
+    assert sent.sent_at is not None and sent.status == QuestionStatus.OPEN
+    assert (await desk.desk.answer(CHAT, CODE, message["message_id"])).reply == Reply.ANSWERED
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
