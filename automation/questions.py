@@ -27,7 +27,7 @@ from tortoise.transactions import in_transaction
 from automation.notifications import enqueue
 from automation.reporting import Question
 from storage.crypto import SecretBox
-from storage.health import STORAGE_ERRORS
+from storage.health import STORAGE_ERRORS, describe
 from storage.models import AskedQuestion, QuestionStatus, Run
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class ChatOperator:
                 if status != QuestionStatus.OPEN:
                     return None  # replaced by a newer question of the same item
             except STORAGE_ERRORS as exc:  # the timeout still bounds the wait
-                log.warning("question %d: cannot read its row: %s", question_id, exc)
+                log.warning("question %d: cannot read its row: %s", question_id, describe(exc))
             await asyncio.sleep(self._poll_s)
 
     @staticmethod
@@ -132,7 +132,7 @@ class ChatOperator:
         try:
             expired = await _expire(AskedQuestion.filter(id=question_id, status__in=WAITING))
         except STORAGE_ERRORS as exc:  # a newer question of the item expires it
-            log.warning("question %d: cannot expire it: %s", question_id, exc)
+            log.warning("question %d: cannot expire it: %s", question_id, describe(exc))
             return
         if expired:
             log.info("question %d expired unanswered", question_id)
