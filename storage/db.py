@@ -31,6 +31,7 @@ APP = "models"
 MODELS_MODULE = "storage.models"
 MIGRATIONS_MODULE = "storage.migrations"
 _ASYNCPG_SCHEMES = ("postgres", "postgresql", "asyncpg")
+PG_ENGINE = "storage.asyncpg_backend"
 
 
 def connection_name(config: StorageConfig) -> str:
@@ -49,6 +50,7 @@ def tortoise_config(config: StorageConfig) -> dict[str, Any]:
     name = connection_name(config)
     if config.db_url and urlsplit(config.db_url).scheme in _ASYNCPG_SCHEMES:
         connection = expand_db_url(config.db_url)
+        connection["engine"] = PG_ENGINE  # Tortoise's asyncpg client, transactions mended
         connection["credentials"] |= {
             "command_timeout": config.query_timeout_s,
             "timeout": config.query_timeout_s,
