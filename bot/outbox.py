@@ -38,7 +38,7 @@ from bot.floodgate import ChatGate, Turn
 from bot.i18n import texts
 from bot.views import summary_keyboard, summary_text
 from storage.crypto import SecretBox
-from storage.health import STORAGE_ERRORS
+from storage.health import STORAGE_ERRORS, describe
 from storage.models import AskedQuestion, ItemStatus, Notification, NotificationStatus, Run
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class Outbox:
             try:
                 delay = await self.send_due()
             except STORAGE_ERRORS as exc:  # database trouble: keep going
-                log.warning("outbox cannot use the database: %s", exc)
+                log.warning("outbox cannot use the database: %s", describe(exc))
                 delay = POLL_S
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
