@@ -173,8 +173,27 @@ def abandoned_changes(attempts: int, max_attempts: int, now: datetime) -> dict[s
 
 
 async def store(item_id: int, account_id: int, owner: str, changes: Changes) -> bool:
-    """Write an item's and its account's changes together; False if the lease was lost."""
+    """Write an item's and its account's changes together; False if the lease was lost.
+
+    True also when these very changes are there already: a COMMIT can reach the server
+    and its answer never come back (a server that hangs, a query timeout), and the retry
+    of that write must not read as a lost lease. Changes that end or postpone an attempt
+    carry the time they were made, which no other outcome shares.
+    """
     async with in_transaction():
         got = await RunItem.filter(id=item_id, lease_owner=owner).update(**changes.item)
         await Account.filter(id=account_id, lease_owner=owner).update(**changes.account)
-    return bool(got)
+    return bool(got) or await _already_stored(item_id, changes)
+
+
+async def _already_stored(item_id: int, changes: Changes) -> bool:
+    stamps = {
+        column: changes.item[column]
+        for column in ("finished_at", "not_before")
+        if changes.item.get(column) is not None
+    }
+    if not stamps:
+        return False
+    return await RunItem.filter(
+        id=item_id, lease_owner=None, status=changes.item["status"], **stamps
+    ).exists()
