@@ -18,9 +18,21 @@ from tortoise.expressions import F, Q
 
 from automation.leases import owner_is_dead
 from automation.outcomes import abandoned_changes
+from storage.health import STORAGE_ERRORS
 from storage.models import Account, ItemStatus, Run, RunItem, RunStatus
 
 log = logging.getLogger(__name__)
+
+
+def _never_started() -> dict[str, Any]:
+    """An item this runner leased without knowing it: back to pending, attempt uncounted."""
+    return {
+        "status": ItemStatus.PENDING,
+        "not_before": None,
+        "attempts": F("attempts") - 1,
+        "lease_owner": None,
+        "lease_until": None,
+    }
 
 
 def utcnow() -> datetime:
@@ -45,6 +57,7 @@ class Leases:
         self.owner = owner
         self._lease_s = lease_s
         self._max_attempts = max_attempts
+        self._unsure: set[int] = set()  # items whose lease UPDATE failed: taken or not?
 
     async def claim(self, run_id: int | None, free: int, busy: set[int]) -> list[Claimed]:
         """Lease up to ``free`` due pending items (of ``run_id`` only, when given).
@@ -104,20 +117,33 @@ class Leases:
         ).update(lease_owner=self.owner, lease_until=until)
         if not got:
             return False
-        got = await RunItem.filter(id=item_id, status=ItemStatus.PENDING).update(
-            status=ItemStatus.RUNNING,
-            lease_owner=self.owner,
-            lease_until=until,
-            attempts=F("attempts") + 1,
-            started_at=now,
-        )
+        try:
+            got = await RunItem.filter(id=item_id, status=ItemStatus.PENDING).update(
+                status=ItemStatus.RUNNING,
+                lease_owner=self.owner,
+                lease_until=until,
+                attempts=F("attempts") + 1,
+                started_at=now,
+            )
+            if got:
+                await Run.filter(id=run_id, status=RunStatus.QUEUED).update(
+                    status=RunStatus.RUNNING, started_at=now
+                )
+        except STORAGE_ERRORS:
+            # The UPDATE may have been committed with its answer lost (a server that hung or
+            # dropped the connection after it): recovery puts the item back uncounted.
+            self._unsure.add(item_id)
+            raise
         if not got:
             await self.release_account(account_id)
             return False
-        await Run.filter(id=run_id, status=RunStatus.QUEUED).update(
-            status=RunStatus.RUNNING, started_at=now
-        )
         return True
+
+    async def held(self, item_id: int) -> RunItem | None:
+        """The item with what an attempt reads, if this runner still holds its lease."""
+        return await RunItem.get_or_none(
+            id=item_id, status=ItemStatus.RUNNING, lease_owner=self.owner
+        ).prefetch_related("run", "account", "account__proxy", "video")
 
     async def release_account(self, account_id: int) -> None:
         """Give up this runner's lease on an account."""
@@ -138,6 +164,7 @@ class Leases:
         runner's but not in ``driving`` (its task ended without storing an outcome).
         """
         now = utcnow()
+        unsure = set(self._unsure)
         rows = await RunItem.filter(status=ItemStatus.RUNNING).values(
             "id", "run_id", "lease_owner", "lease_until", "attempts"
         )
@@ -147,13 +174,17 @@ class Leases:
                 row["id"], row["lease_owner"] or "", row["lease_until"], now, driving
             ):
                 continue
-            changes = abandoned_changes(row["attempts"], self._max_attempts, now)
+            if row["id"] in unsure and row["lease_owner"] == self.owner:
+                changes = _never_started()  # leased by a claim whose answer was lost
+            else:
+                changes = abandoned_changes(row["attempts"], self._max_attempts, now)
             got = await RunItem.filter(
                 id=row["id"], status=ItemStatus.RUNNING, lease_owner=row["lease_owner"]
             ).update(**changes)
             recovered += got
             if got and changes["status"] == ItemStatus.FAILED:
                 failed_runs.add(row["run_id"])
+        self._unsure -= unsure  # each is back to pending now, or was never leased
         return recovered, failed_runs
 
     def _abandoned(

@@ -315,9 +315,10 @@ class Runner:
             await self._settle(claimed.run_id)
 
     async def _attempt(self, claimed: Claimed) -> None:
-        item = await RunItem.get(id=claimed.item_id).prefetch_related(
-            "run", "account", "account__proxy", "video"
-        )
+        doing = f"starting item {claimed.item_id}"  # an outage costs the item no attempt
+        item = await self.health.until_stored(doing, lambda: self._leases.held(claimed.item_id))
+        if item is None:  # recovered by another runner while the database was away
+            return
         await self._emit(item, self._event(item, "running"))
         outcome = await self._attempts.drive(item)
         now = utcnow()
