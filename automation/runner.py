@@ -259,7 +259,7 @@ class Runner:
             {claimed.account_id for claimed in self._claimed.values()}
         )
         if recovered:
-            log.info("recovered %d item(s) left running by a stopped runner", recovered)
+            log.info("recovered %d item(s) no runner was driving", recovered)
         for run_id in await self._leases.unsettled_runs():
             await self._settle(run_id)
         return recovered
