@@ -95,6 +95,11 @@ async def test_two_workers_drive_a_queued_run_and_list_themselves(
     assert await live_runner_lines(run_id, data_dir) == []  # both withdrew at stop
 
 
+def default_sigint() -> None:
+    """In the child, before exec: SIGINT does what it does by default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 async def test_ctrl_c_while_the_browser_starts_leaves_the_run_interrupted(
     tmp_path: Path, site_process: Callable[..., Awaitable[SiteProcess]]
 ) -> None:
@@ -115,6 +120,10 @@ async def test_ctrl_c_while_the_browser_starts_leaves_the_run_interrupted(
         stderr=asyncio.subprocess.PIPE,
         # If it ever hangs, SIGABRT makes it print where every thread was (faulthandler).
         env=cli_env(data_dir, PYTHONFAULTHANDLER="1", **env),
+        # Ctrl-C as a terminal delivers it: a suite started in the background of a
+        # non-interactive shell inherits SIGINT ignored, and fleetbot, like any program,
+        # keeps an ignored SIGINT ignored.
+        preexec_fn=default_sigint,
     )
     assert proc.stderr is not None
     async with asyncio.timeout(60):
