@@ -45,6 +45,9 @@ CLOSE_TIMEOUT_S = 10.0
 RELAUNCH_FIRST_S = 1.0
 RELAUNCH_MAX_S = 30.0
 SHUTDOWN_TIMEOUT_S = 20.0
+# How often the priority of launched Chromium is checked again: Chromium starts processes
+# and threads of its own (and sets some of their priorities) whenever it likes.
+PRIORITY_EVERY_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,7 @@ class BrowserPool(Closing):
         self.executable: str | None = None
         self._down_until = 0.0  # loop time before which no relaunch is tried
         self._down_for = 0.0
+        self._keeper: asyncio.Task[None] | None = None
 
     @property
     def stats(self) -> dict[str, Any]:
@@ -126,11 +130,18 @@ class BrowserPool(Closing):
         except BaseException:
             await self.close()
             raise
+        if self._tunes_priority:
+            self._keeper = asyncio.create_task(self._keep_priority(), name="browser-priority")
         return self
 
     async def close(self) -> None:
         """Close every browser and Playwright driver; safe to call twice."""
         self._closed = True
+        if self._keeper is not None:
+            self._keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keeper
+            self._keeper = None
         generations, self._current, self._old = self._all(), None, set()
         for gen in generations:
             await _shutdown(gen)
@@ -176,9 +187,30 @@ class BrowserPool(Closing):
             )
         except PlaywrightError as exc:
             raise BrowserNotFound(f"cannot start {self.executable}: {first_line(exc)}") from None
-        if config.browser_nice:
-            await asyncio.to_thread(lower_browser_priority, config.browser_nice)
+        await self._lower_priority()
         return browser
+
+    async def _keep_priority(self) -> None:
+        while True:
+            await asyncio.sleep(PRIORITY_EVERY_S)
+            try:
+                await self._lower_priority()
+            except OSError as exc:  # /proc went odd; the next pass tries again
+                log.debug("could not lower the browser's priority: %s", exc)
+
+    @property
+    def _tunes_priority(self) -> bool:
+        """Whether launched browsers yield the CPU to the event loop (never remote ones)."""
+        config = self._config
+        return not config.connect_url and bool(config.browser_nice or config.browser_idle)
+
+    async def _lower_priority(self) -> None:
+        """See ``lower_browser_priority``."""
+        if self._tunes_priority:
+            config = self._config
+            await asyncio.to_thread(
+                lower_browser_priority, config.browser_nice, idle=config.browser_idle
+            )
 
     async def _acquire(self) -> _Generation:
         async with self._lock:
@@ -256,6 +288,10 @@ class BrowserPool(Closing):
             _mark_dead(gen)
             raise BrowserCrashed(f"browser {gen.number} could not open a context") from None
         ctx.set_default_timeout(self._config.navigation_timeout_s * 1000)
+        if gen.opened == 1:
+            # Chromium starts its GPU and network processes after the launch returns and
+            # sets their priority itself: catch them once they exist.
+            await self._lower_priority()
         return ctx
 
     @contextlib.asynccontextmanager

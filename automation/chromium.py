@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import psutil
@@ -125,20 +126,48 @@ def is_browser_process(name: str) -> bool:
     return "chrom" in lowered or "headless_shell" in lowered
 
 
-def lower_browser_priority(niceness: int) -> int:
-    """Renice this process's Chromium processes; the renderers they fork inherit it.
+def lower_browser_priority(niceness: int, *, idle: bool) -> int:
+    """Lower the CPU priority of this process's Chromium and Playwright driver processes.
 
     On a small machine busy pages would otherwise starve the event loop that runs the bot,
-    the scheduler and the runner. Returns how many processes were changed.
+    the scheduler and the runner. Chromium's processes get ``niceness`` and, with ``idle``
+    on Linux, the SCHED_IDLE class: they run on CPU time no ordinary process wants, so a
+    waking event loop never queues behind a renderer (Chromium raises its GPU process to
+    nice -8 on its own, which niceness alone cannot undo). Linux keeps both per thread, so
+    every thread is changed; threads and renderers started later inherit them. Playwright's
+    driver only gets ``niceness``: it relays every call and must keep up. Returns how many
+    processes were changed.
     """
     changed = 0
-    for proc in psutil.Process().children(recursive=True):
+    for _ in range(3):  # again while a pass changed something: a thread may have spawned more
+        before = changed
+        for proc in psutil.Process().children(recursive=True):
+            try:
+                if is_browser_process(proc.name()):
+                    changed += _lower(proc, niceness, idle=idle)
+                elif "run-driver" in proc.cmdline():
+                    changed += _lower(proc, niceness, idle=False)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        if changed == before:
+            break
+    return changed
+
+
+def _lower(proc: psutil.Process, niceness: int, *, idle: bool) -> bool:
+    """Lower every thread of proc (Linux keeps priority and class per thread)."""
+    changed = False
+    threads = [t.id for t in proc.threads()] if sys.platform == "linux" else [proc.pid]
+    for tid in threads:
         try:
-            if is_browser_process(proc.name()) and proc.nice() < niceness:
-                proc.nice(niceness)
-                changed += 1
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
+            if os.getpriority(os.PRIO_PROCESS, tid) < niceness:
+                os.setpriority(os.PRIO_PROCESS, tid, niceness)
+                changed = True
+            if idle and sys.platform == "linux" and os.sched_getscheduler(tid) != os.SCHED_IDLE:
+                os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
+                changed = True
+        except ProcessLookupError:
+            continue  # the thread ended meanwhile
     return changed
 
 

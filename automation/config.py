@@ -14,7 +14,7 @@ class AutomationConfig(BaseModel):
 
     # Accounts driven at once: a number, or "auto" to follow CPU, memory and loop lag.
     concurrency: Annotated[int, Field(ge=1, le=64)] | Literal["auto"] = "auto"
-    max_concurrency: int = Field(default=8, ge=1, le=64)
+    max_concurrency: int = Field(default=16, ge=1, le=64)
     max_attempts: int = Field(default=3, ge=1, le=20)
     item_timeout_s: float = Field(default=600, gt=0)
     warmup_duration_s: float = Field(default=60, ge=0)
@@ -27,8 +27,10 @@ class AutomationConfig(BaseModel):
     executable_path: str | None = None
     connect_url: str | None = None
     browser_args: tuple[str, ...] = ()
-    # Niceness of launched Chromium processes, so pages never starve the event loop.
+    # Niceness of launched Chromium processes and Playwright's driver, and (Linux) whether
+    # Chromium runs in the SCHED_IDLE class, so pages never starve the event loop.
     browser_nice: int = Field(default=10, ge=0, le=19)
+    browser_idle: bool = True
     trace: Literal["off", "on-failure"] = "off"
     navigation_timeout_s: float = Field(default=30, gt=0)
     # Whether `fleetbot serve` drives items itself; false leaves them to `fleetbot worker`s
