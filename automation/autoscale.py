@@ -7,10 +7,17 @@ a window of the last ``Limits.window`` snapshots, all taken at the current level
 - down (by a quarter, at least one) when the window's mean CPU is over ``cpu_limit`` or
   more than ``lagging_share`` of its readings show loop lag over ``lag_limit_ms``, and at
   once when available memory drops under ``memory_floor_mb``;
-- up by one when the mean CPU is comfortably under the limit (``calm_fraction`` of it),
-  at most ``calm_lagging_share`` of the readings lag, and the runner used the level it had
-  (there was work waiting) in most of the window;
+- up when the mean CPU is comfortably under the limit (``calm_fraction`` of it), at most
+  ``calm_lagging_share`` of the readings lag, and the runner used the level it had (there
+  was work waiting) in most of the window: doubling until the first step down (a slow
+  start, as TCP's congestion window), by one after it;
 - otherwise it stays.
+
+The slow start is what makes ``auto`` worth having on short runs: with a page costing
+under a CPU-second in the headless shell, a 2-core machine runs 20 or more accounts at
+once, and growing one step per window from 2 would take most of a short run to get there.
+Doubling reaches 16 in four windows; the first sign of overload ends it, and from there
+the level moves one step at a time around what the machine can take.
 
 A reading's lag is the worst of five 0.1 s probes, so letting one reading in ten lag still
 keeps about 98 % of the probes on time; growth stops well before lag becomes the rule.
@@ -35,6 +42,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import sys
 import time
 from collections import deque
 from collections.abc import Callable
@@ -44,9 +53,14 @@ from typing import Self
 
 import psutil
 
+from automation.config import AutomationConfig
+
 log = logging.getLogger(__name__)
 
 LAG_TICK_S = 0.1  # the loop-lag probe's own period inside one sampling interval
+# Where a run starts, per core: the headless shell keeps about four demo pages per core busy
+# while they wait on the network (docs/PERFORMANCE.md); the first window corrects it.
+PAGES_PER_CORE = 4
 
 
 @dataclass(frozen=True)
@@ -65,11 +79,28 @@ class Limits:
     cpu_limit: float = 85.0  # mean system CPU over a window, percent
     memory_floor_mb: float = 768.0
     lag_limit_ms: float = 50.0
-    window: int = 12  # snapshots judged together (6 s at the default interval)
+    window: int = 6  # snapshots judged together (3 s at the default interval)
     lagging_share: float = 0.25  # more of a window's readings lagging than this: too much
     calm_fraction: float = 0.9  # grow only while the mean CPU is under this share of the limit
     calm_lagging_share: float = 0.1  # ... and at most this share of the readings lag
     cooldown_windows: int = 2  # after a step down, no step up for this many more windows
+    # Snapshots skipped after a change: a step down stops new items only, and those already
+    # running take seconds to finish, so judging at once would blame the new level for the
+    # old one's load and step down again.
+    settle: int = 4
+
+    @classmethod
+    def for_browsers(cls, config: AutomationConfig) -> Limits:
+        """The limits for this config's browsers.
+
+        Chromium in Linux's SCHED_IDLE class (``automation.browser_idle``) takes only CPU
+        time nothing else wants, so a full CPU starves neither the event loop nor other
+        programs: it is only no reason to grow. The limit is then 100 % (never exceeded, so
+        the level steps down for lag and memory alone) and growth stops at 90 %.
+        """
+        if config.browser_idle and sys.platform == "linux" and not config.connect_url:
+            return cls(cpu_limit=100.0)
+        return cls()
 
 
 class Autoscaler:
@@ -80,17 +111,21 @@ class Autoscaler:
         max_level: int,
         *,
         limits: Limits | None = None,
-        start_level: int = 2,
+        start_level: int | None = None,
         interval_s: float = 0.5,
         demand: Callable[[], bool] = lambda: True,
     ) -> None:
         self.max_level = max_level
         self.limits = limits or Limits()
+        if start_level is None:
+            start_level = PAGES_PER_CORE * (os.cpu_count() or 1)
         self.level = max(1, min(start_level, max_level))
         self.interval_s = interval_s
         self._demand = demand
         self._window: deque[tuple[Snapshot, bool]] = deque(maxlen=self.limits.window)
         self._hold = 0  # snapshots left before the level may grow again
+        self._slow_start = True  # doubling, until the first step down
+        self._settling = 0  # snapshots to skip after a change
         self._task: asyncio.Task[None] | None = None
         self.last: Snapshot | None = None
 
@@ -101,6 +136,9 @@ class Autoscaler:
         self._hold = max(0, self._hold - 1)
         if snapshot.available_mb < limits.memory_floor_mb:
             return self._step_down()  # memory does not wait for a window: the OOM killer won't
+        if self._settling:
+            self._settling -= 1  # items started at the old level are still running
+            return self.level
         self._window.append((snapshot, busy))
         if len(self._window) < limits.window:
             return self.level
@@ -114,14 +152,19 @@ class Autoscaler:
         )
         wanted = sum(busy for _, busy in self._window) * 2 > len(self._window)
         if calm and wanted and not self._hold and self.level < self.max_level:
-            self.level += 1
+            self.level = min(
+                self.max_level, self.level * 2 if self._slow_start else self.level + 1
+            )
             self._window.clear()
+            self._settling = limits.settle
         return self.level
 
     def _step_down(self) -> int:
+        self._slow_start = False
         self.level = max(1, self.level - max(1, self.level // 4))
         self._window.clear()
-        self._hold = self.limits.window * (self.limits.cooldown_windows + 1)
+        self._settling = self.limits.settle
+        self._hold = self.limits.window * (self.limits.cooldown_windows + 1) + self._settling
         return self.level
 
     async def __aenter__(self) -> Self:

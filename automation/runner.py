@@ -9,12 +9,11 @@ Lifecycle of one item (see docs/ARCHITECTURE.md)::
                                                        +--run cancelled--> cancelled
                                                        +--shutdown/crash--> pending
 
-The runner composes three parts and owns only the loop and its tasks:
-``leasing.Leases`` (every lease query), ``attempt.Attempts`` (one item in a browser
-context; the only Playwright code) and ``outcomes`` (what an outcome changes, written in
-one short transaction). No transaction spans a browser await. The only in-memory state is
-the set of tasks running right now, and each is also a leased row that another process
-can recover.
+The runner composes three parts and owns only the loop and its tasks: ``leasing.Leases``
+(every lease query), ``attempt.Attempts`` (one item in a browser context; the only
+Playwright code) and ``outcomes`` (what an outcome changes, written in one short
+transaction). No transaction spans a browser await. The only in-memory state is the set of
+tasks running right now, and each is also a leased row that another process can recover.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ from typing import Any, Self
 
 from automation import cooldown
 from automation.attempt import Attempts
-from automation.autoscale import Autoscaler
+from automation.autoscale import Autoscaler, Limits
 from automation.browser import BrowserPool
 from automation.config import AutomationConfig, SitesConfig
 from automation.errors import SiteError
@@ -107,7 +106,9 @@ class Runner:
         self._published_level: int | None = None
         if config.concurrency == "auto":
             self.autoscaler = Autoscaler(
-                config.max_concurrency, demand=lambda: len(self._tasks) >= self.concurrency
+                config.max_concurrency,
+                limits=Limits.for_browsers(config),
+                demand=lambda: len(self._tasks) >= self.concurrency,
             )
             self.concurrency = self.autoscaler.level
         else:
@@ -213,8 +214,7 @@ class Runner:
         return False
 
     async def _publish_level(self) -> None:
-        """Tell other processes (`runs show`, /status) this runner's level and load; on a
-        level change and with every heartbeat."""
+        """Tell other processes (`runs show`, /status) this runner's level and load."""
         level = PublishedLevel(
             self.owner,
             self.concurrency,
