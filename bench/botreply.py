@@ -76,9 +76,10 @@ def _reply_after(sent: float) -> Callable[[Call], bool]:
 
 
 async def bot_reply_times(
-    site_url: str, users: list[str], data_dir: Path, executable: str
+    site_url: str, users: list[str], data_dir: Path, executable: str, concurrency: int | str
 ) -> list[float]:
-    """Milliseconds from each injected /status to its reply, during a whole warmup."""
+    """Milliseconds from each injected /status to its reply, during a whole warmup driven
+    by serve itself at ``concurrency``."""
     from tests.fake_telegram import FakeBotAPI  # noqa: PLC0415 - optional, see missing_prerequisite
 
     await add_demo_accounts(data_dir, users)
@@ -87,6 +88,7 @@ async def bot_reply_times(
         env |= {
             "FLEETBOT_AUTOMATION__WARMUP_DURATION_S": "3",
             "FLEETBOT_AUTOMATION__EXECUTABLE_PATH": executable,
+            "FLEETBOT_AUTOMATION__CONCURRENCY": str(concurrency),
             "FLEETBOT_LOG__LEVEL": "WARNING",
         }
         proc = await asyncio.create_subprocess_exec(

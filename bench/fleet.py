@@ -25,7 +25,7 @@ from storage.db import Database
 from storage.models import ItemStatus, Trigger
 
 Concurrency = int | Literal["auto"]
-AUTO_MAX = 16  # the ceiling "auto" may reach in the benchmark (the config default is 8)
+AUTO_MAX = 32  # the ceiling "auto" may reach in the benchmark (the config default is 8)
 LEVEL_EVERY_S = 0.5
 
 

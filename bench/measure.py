@@ -32,8 +32,9 @@ class Figures:
     cpu_s: float = 0.0
     pss_mb_peak: float = 0.0
     lags_ms: list[float] = field(default_factory=list)
+    cpu_s_by_kind: dict[str, float] = field(default_factory=dict)
 
-    def summary(self) -> dict[str, float]:
+    def summary(self) -> dict[str, object]:
         """The figures as the benchmark's JSON reports them."""
         return {
             "accounts": self.accounts,
@@ -43,6 +44,10 @@ class Figures:
             "pss_mb_peak": round(self.pss_mb_peak, 1),
             "loop_lag_p99_ms": round(percentile(self.lags_ms, 0.99), 1),
             "loop_lag_median_ms": round(statistics.median(self.lags_ms or [0.0]), 1),
+            "cpu_s_per_account_by_process": {
+                role: round(seconds / self.accounts, 3) if self.accounts else 0
+                for role, seconds in self.cpu_s_by_kind.items()
+            },
         }
 
 
@@ -84,3 +89,4 @@ async def measured(accounts: int) -> AsyncIterator[Figures]:
     readings = json.loads(out)
     figures.cpu_s = float(readings["cpu_s"])
     figures.pss_mb_peak = float(readings["pss_mb_peak"])
+    figures.cpu_s_by_kind = {k: float(v) for k, v in readings["cpu_s_by_kind"].items()}

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 TARGETS = {
-    "speedup_vs_baseline": ">= 4",
+    "speedup_vs_baseline": ">= 6",
+    "share_of_cpu_ceiling": ">= 0.85",
     "auto_vs_best_fixed": ">= 0.9",
-    "mb_per_extra_account": "<= 80",
-    "loop_lag_p99_ms": "<= 50",
+    "auto_loop_lag_p99_ms": "<= 50",
+    "mb_per_extra_account": "<= 40",
+    "bot_reply_p95_ms": "<= 300",
 }
 
 
@@ -23,8 +25,13 @@ def p95(values: list[float]) -> float | None:
     return round(ranked[max(0, math.ceil(len(ranked) * 0.95) - 1)], 1)
 
 
-def conclusions(baseline: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The headline ratios: speedup, auto against the best fixed setting, MB per account."""
+def conclusions(baseline: dict[str, Any], runs: list[dict[str, Any]], cpus: int) -> dict[str, Any]:
+    """The headline ratios: speedup, share of the CPU ceiling, auto against the best fixed
+    setting, MB per account.
+
+    The CPU ceiling is what the machine could do if every core did nothing but this work at
+    the best fixed setting's cost: ``cpus x 60 / CPU-s per account``, in accounts per minute.
+    """
     fixed = [r for r in runs if r["concurrency"] != "auto"]
     auto = next((r for r in runs if r["concurrency"] == "auto"), None)
     best = max(fixed, key=lambda r: r["accounts_per_min"])
@@ -34,13 +41,17 @@ def conclusions(baseline: dict[str, Any], runs: list[dict[str, Any]]) -> dict[st
         # Accounts actually in flight: a setting above the number of accounts adds nothing.
         in_flight = [float(min(r["concurrency"], r["accounts"])) for r in fixed]
         slope, _ = statistics.linear_regression(in_flight, [r["pss_mb_peak"] for r in fixed])
+    ceiling = cpus * 60 / best["cpu_s_per_account"] if best["cpu_s_per_account"] else 0.0
     return {
         "speedup_vs_baseline": round(top["accounts_per_min"] / baseline["accounts_per_min"], 2),
+        "cpu_ceiling_accounts_per_min": round(ceiling, 1),
+        "share_of_cpu_ceiling": round(best["accounts_per_min"] / ceiling, 2) if ceiling else None,
         "best_concurrency": top["concurrency"],
         "best_fixed_concurrency": best["concurrency"],
         "auto_vs_best_fixed": (
             round(auto["accounts_per_min"] / best["accounts_per_min"], 2) if auto else None
         ),
+        "auto_loop_lag_p99_ms": auto["loop_lag_p99_ms"] if auto else None,
         "mb_per_extra_account": round(slope, 1),
     }
 
@@ -64,12 +75,21 @@ def table(doc: dict[str, Any]) -> str:
             f"{r['pss_mb_peak']:>8} {r['loop_lag_p99_ms']:>8} {r.get('succeeded', '-'):>4}"
             f"  {binary}"
         )
+    roles = sorted({role for _, r in rows for role in r.get("cpu_s_per_account_by_process", {})})
+    if roles:
+        lines.append("CPU s per account by process: " + ", ".join(roles))
+        for name, r in rows:
+            split = r.get("cpu_s_per_account_by_process", {})
+            lines.append(f"{name:>9} " + " ".join(f"{split.get(role, 0):>8}" for role in roles))
     auto = next((r for r in doc["runs"] if r["concurrency"] == "auto"), None)
     if auto and "auto_levels" in auto:
         lines.append(f"auto levels: {auto['auto_levels']} (mean {auto['auto_level_mean']})")
     for key in (
         "speedup_vs_baseline",
+        "cpu_ceiling_accounts_per_min",
+        "share_of_cpu_ceiling",
         "auto_vs_best_fixed",
+        "auto_loop_lag_p99_ms",
         "mb_per_extra_account",
         "bot_reply_p95_ms",
     ):

@@ -1,18 +1,21 @@
 """fleetbot's benchmark: the old sequential pattern against the real runner.
 
     python bench/run.py [--quick] [--json] [--accounts N] [--no-bot] [--plot PATH]
-                        [--browser shell|full|PATH]
+                        [--browser shell|full|PATH] [--settings 1,8,auto] [--hog N]
     python bench/run.py --scale [--sizes 10,100,1000] [--db sqlite|postgres]
                         [--reporter telegram|none] [--concurrency N] [--browser ...] [--json]
 
 Starts the demo site (150 ms latency) and warms N demo accounts (40, or 12 with --quick)
 for 3 s each: once the old way (bench/baseline.py), then through fleetbot's Runner at
-concurrency 1, 2, 4, 8, 16 and "auto" (--quick: 1, 4, 8 and auto), each in a fresh data
-dir. Prints a table on stderr, the JSON document on stdout with --json, and saves a plot
+concurrency 1, 2, 4, 8, 16, 24, 32 and "auto" (--quick: 1, 8, 16 and auto), each in a
+fresh data dir. Prints a table on stderr, the JSON document on stdout with --json, and saves a plot
 (docs/bench.png). Then, when the bot exists, measures how fast `fleetbot serve` answers
 /status during a warmup (bench/botreply.py). Every row launches the same binary:
 ``--browser shell`` (the default: the headless shell fleetbot picks), ``full`` (the full
 Chromium, Playwright's or the system's) or a path; the JSON and the table name it.
+
+``--settings`` measures only the settings named; ``--hog N`` keeps N other processes
+spinning on the CPU for the whole measurement (the machine shared with other work).
 
 ``--scale`` runs the cost-as-runs-grow scenario of bench/scale.py instead.
 """
@@ -21,10 +24,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import sys
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +51,8 @@ from bench.scale import CONCURRENCY, SIZES, run_scale, scale_table  # noqa: E402
 
 LATENCY_MS = 150
 DURATION_S = 3.0
-FULL: tuple[Concurrency, ...] = (1, 2, 4, 8, 16, "auto")
-QUICK: tuple[Concurrency, ...] = (1, 4, 8, "auto")
+FULL: tuple[Concurrency, ...] = (1, 2, 4, 8, 16, 24, 32, "auto")
+QUICK: tuple[Concurrency, ...] = (1, 8, 16, "auto")
 
 
 def log(text: str) -> None:
@@ -84,7 +90,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 tmp=Path(tmp),
             )
     count = args.accounts or (12 if args.quick else 40)
-    settings = QUICK if args.quick else FULL
+    settings = args.settings or (QUICK if args.quick else FULL)
     if args.quick:
         log(f"--quick: {count} accounts and concurrency {', '.join(map(str, settings))} only")
     users = [f"demo{k}" for k in range(1, count + 1)]
@@ -96,10 +102,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "duration_s": DURATION_S,
         "latency_ms": LATENCY_MS,
         "executable": config.executable_path,
-        "machine": {"cpus": os.cpu_count(), "load_avg_start": _load()},
+        "machine": {"cpus": os.cpu_count(), "load_avg_start": _load(), "hogs": args.hog},
     }
     with tempfile.TemporaryDirectory(prefix="fleetbot-bench-") as tmp:
-        async with DemoSite(options) as site:
+        async with DemoSite(options) as site, cpu_hogs(args.hog):
             log(f"baseline: {count} accounts one by one, a new browser each")
             async with measured(count) as figures:
                 outcomes = await run_baseline(
@@ -118,11 +124,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                         site.url, users, setting, DURATION_S, data_dir, config=config
                     )
                 )
+            doc |= conclusions(doc["baseline"], doc["runs"], os.cpu_count() or 1)
             doc["bot_reply_p95_ms"] = await _bot_reply(
                 args, site.url, users, Path(tmp), doc, executable=config.executable_path
             )
     doc["machine"]["load_avg_end"] = _load()
-    doc |= conclusions(doc["baseline"], doc["runs"])
     return doc
 
 
@@ -142,11 +148,48 @@ async def _bot_reply(
     if missing := missing_prerequisite():
         log(f"bot: skipped, {missing}; bot_reply_p95_ms is null")
         return None
-    log("bot: /status replies during a warmup")
+    best = doc["best_concurrency"]
+    log(f"bot: /status replies during a warmup at the best setting ({best})")
     assert executable is not None  # browser_config always resolves a path
-    times = await bot_reply_times(site_url, users, tmp / "bot", executable)
+    times = await bot_reply_times(site_url, users, tmp / "bot", executable, best)
+    doc["bot_concurrency"] = best
     doc["bot_reply_ms"] = [round(t, 1) for t in times]
     return p95(times)
+
+
+@contextlib.asynccontextmanager
+async def cpu_hogs(count: int) -> AsyncIterator[None]:
+    """Keep ``count`` processes spinning on the CPU (at the default priority) meanwhile.
+
+    They are started through a shell that exits at once, so they are not under this
+    process and their CPU is not counted as fleetbot's.
+    """
+    if count:
+        log(f"--hog: {count} process(es) spinning on the CPU throughout")
+    pids = []
+    for _ in range(count):
+        shell = await asyncio.create_subprocess_exec(
+            "sh",
+            "-c",
+            '"$0" -c "while True: pass" >/dev/null 2>&1 & echo $!',
+            sys.executable,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await shell.communicate()
+        pids.append(int(out))
+    try:
+        yield
+    finally:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _settings(text: str) -> tuple[Concurrency, ...]:
+    try:
+        return tuple("auto" if part == "auto" else int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError("settings are numbers or auto, e.g. 8,16,auto") from None
 
 
 def _sizes(text: str) -> list[int]:
@@ -163,6 +206,12 @@ def cli() -> None:
     parser.add_argument("--json", action="store_true", help="print the JSON document on stdout")
     parser.add_argument("--accounts", type=int, help="override the number of accounts")
     parser.add_argument("--no-bot", action="store_true", help="skip the /status measurement")
+    parser.add_argument(
+        "--settings", type=_settings, metavar="1,8,auto", help="measure only these settings"
+    )
+    parser.add_argument(
+        "--hog", type=int, default=0, metavar="N", help="N processes spinning on the CPU"
+    )
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "bench.png")
     parser.add_argument(
         "--browser",
