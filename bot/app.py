@@ -237,6 +237,9 @@ async def _run_until(app: App, stop: asyncio.Event) -> None:
             task.cancel()
     await app.reporter.close()
     outbox_task = next(t for t in tasks if t.get_name() == "outbox")
+    # A delivery in hand ends first: cancelled, its message could be sent twice.
+    app.outbox.stop()
+    await asyncio.wait({outbox_task}, timeout=OUTBOX_FLUSH_S)
     outbox_task.cancel()
     stopper.cancel()
     results = await asyncio.gather(*tasks, stopper, return_exceptions=True)

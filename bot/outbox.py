@@ -73,15 +73,25 @@ class Outbox:
         self._screenshots = send_screenshots
         self._secrets = secrets  # opens question screenshots; without it, text only
         self._wake = asyncio.Event()
+        self._stopping = False
         self.delivered = 0
 
     def wake(self) -> None:
         """Look at the outbox now instead of at the next poll."""
         self._wake.set()
 
+    def stop(self) -> None:
+        """Have ``run()`` return after the pass in hand, its deliveries done.
+
+        Cancelling ``run()`` instead could stop a delivery between Telegram's answer and
+        the row marked sent, and the shutdown's ``flush`` would then send it a second time.
+        """
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
-        """Send due notifications until cancelled."""
-        while True:
+        """Send due notifications until cancelled or stopped."""
+        while not self._stopping:
             self._wake.clear()
             try:
                 delay = await self.send_due()

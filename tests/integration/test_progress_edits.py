@@ -129,3 +129,18 @@ async def test_the_outbox_sends_nothing_while_an_edit_to_the_chat_is_in_flight(
         with contextlib.suppress(asyncio.CancelledError):
             await sender
     assert sent.at >= answered + 1, "the outbox sent inside the edit's retry_after window"
+
+
+async def test_an_outbox_stopped_mid_delivery_sends_that_message_once(chat: Chat) -> None:
+    """serve's shutdown stops the outbox, then flushes what is left: a message Telegram
+    already has, stopped before its row was marked sent, must not be sent again."""
+    await enqueue(ADMIN, "note", "owed once", dedupe_key="note:stop")
+    chat.api.hold("sendMessage")
+    sender = asyncio.create_task(chat.outbox.run())
+    await chat.api.wait_for(lambda call: call.method == "sendMessage", within=30)
+    chat.outbox.stop()  # as shutdown does, with the send in flight
+    chat.api.release("sendMessage")
+    async with asyncio.timeout(30):
+        await sender
+    assert await chat.outbox.flush(5) == 0
+    assert [message["text"] for message in chat.api.sent(ADMIN)] == ["owed once"]
