@@ -140,9 +140,17 @@ class Leases:
         return True
 
     async def held(self, item_id: int) -> RunItem | None:
-        """The item with what an attempt reads, if this runner still holds its lease."""
+        """The item with what an attempt reads, if this runner still holds its lease.
+
+        A lease that ran out (a database away for longer than ``lease_s``) is not held,
+        even before anyone took the item: recovery may hand it to another runner at any
+        moment, and two runners must never drive one account at once.
+        """
         return await RunItem.get_or_none(
-            id=item_id, status=ItemStatus.RUNNING, lease_owner=self.owner
+            id=item_id,
+            status=ItemStatus.RUNNING,
+            lease_owner=self.owner,
+            lease_until__gt=utcnow(),
         ).prefetch_related("run", "account", "account__proxy", "video")
 
     async def release_account(self, account_id: int) -> None:

@@ -82,3 +82,18 @@ async def test_an_item_leased_by_a_claim_that_raised_goes_back_uncounted(
     assert by_id[lost.item_id] == (ItemStatus.PENDING, 0)  # never attempted
     assert by_id[dropped.item_id] == (ItemStatus.PENDING, 1)  # its task ended: counted
     assert not leases._unsure
+
+
+async def test_a_lease_that_ran_out_is_not_held_even_before_anyone_took_it(
+    tmp_path: Path,
+) -> None:
+    async with Database(StorageConfig(data_dir=tmp_path / "data")) as db:
+        run_id = await warmup(db, 1)
+        leases = Leases("runner-a", 60, 3)
+        (claimed,) = await leases.claim(run_id, 1, set())
+        assert await leases.held(claimed.item_id) is not None
+        # The database was away longer than the lease: nobody renewed it, nobody took it.
+        await RunItem.filter(id=claimed.item_id).update(
+            lease_until=utcnow() - timedelta(seconds=1)
+        )
+        assert await leases.held(claimed.item_id) is None  # another runner may recover it now
