@@ -30,7 +30,7 @@ class AutomationConfig(BaseModel):
     # Niceness of launched Chromium processes and Playwright's driver, and (Linux) whether
     # Chromium runs in the SCHED_IDLE class, so pages never starve the event loop.
     browser_nice: int = Field(default=10, ge=0, le=19)
-    browser_idle: bool = True
+    browser_idle: bool = False
     trace: Literal["off", "on-failure"] = "off"
     navigation_timeout_s: float = Field(default=30, gt=0)
     # Whether `fleetbot serve` drives items itself; false leaves them to `fleetbot worker`s

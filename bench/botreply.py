@@ -89,6 +89,7 @@ async def bot_reply_times(
             "FLEETBOT_AUTOMATION__WARMUP_DURATION_S": "3",
             "FLEETBOT_AUTOMATION__EXECUTABLE_PATH": executable,
             "FLEETBOT_AUTOMATION__CONCURRENCY": str(concurrency),
+            "FLEETBOT_AUTOMATION__BROWSER_IDLE": "true",
             "FLEETBOT_LOG__LEVEL": "WARNING",
         }
         proc = await asyncio.create_subprocess_exec(
