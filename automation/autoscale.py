@@ -16,8 +16,9 @@ a window of the last ``Limits.window`` snapshots, all taken at the current level
 The slow start is what makes ``auto`` worth having on short runs: with a page costing
 under a CPU-second in the headless shell, a 2-core machine runs 20 or more accounts at
 once, and growing one step per window from 2 would take most of a short run to get there.
-Doubling reaches 16 in four windows; the first sign of overload ends it, and from there
-the level moves one step at a time around what the machine can take.
+Starting at four per core and doubling, a 2-core machine is at 16 after one window; the
+first sign of overload ends the doubling, and from there the level moves one step at a
+time around what the machine can take.
 
 A reading's lag is the worst of five 0.1 s probes, so letting one reading in ten lag still
 keeps about 98 % of the probes on time; growth stops well before lag becomes the rule.
