@@ -32,6 +32,7 @@ MODELS_MODULE = "storage.models"
 MIGRATIONS_MODULE = "storage.migrations"
 _ASYNCPG_SCHEMES = ("postgres", "postgresql", "asyncpg")
 PG_ENGINE = "storage.asyncpg_backend"
+SQLITE_ENGINE = "storage.sqlite_backend"
 
 
 def connection_name(config: StorageConfig) -> str:
@@ -56,10 +57,12 @@ def tortoise_config(config: StorageConfig) -> dict[str, Any]:
             "timeout": config.query_timeout_s,
         }
     elif config.db_url:
-        connection = config.db_url
+        connection = expand_db_url(config.db_url)
+        if connection["engine"] == "tortoise.backends.sqlite":
+            connection["engine"] = SQLITE_ENGINE  # transactions mended likewise
     else:
         connection = {
-            "engine": "tortoise.backends.sqlite",
+            "engine": SQLITE_ENGINE,
             "credentials": {
                 "file_path": str(config.sqlite_path),
                 "journal_mode": "WAL",
