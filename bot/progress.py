@@ -163,9 +163,10 @@ class TelegramReporter:
                 # Drawn once the turn is ours: the newest counts, no await before the send.
                 assert message.progress is not None
                 text = progress_text(texts(message.language), message.progress)
+                drew_final = message.final  # the run may end while this edit is out
                 if text != message.text:
                     await self._edit(message, text, turn)
-            if message.final:
+            if drew_final:
                 self._messages.pop(run_id, None)
                 return
 

@@ -144,3 +144,17 @@ async def test_an_outbox_stopped_mid_delivery_sends_that_message_once(chat: Chat
         await sender
     assert await chat.outbox.flush(5) == 0
     assert [message["text"] for message in chat.api.sent(ADMIN)] == ["owed once"]
+
+
+async def test_a_run_that_ends_while_an_edit_is_in_flight_still_gets_its_final_bar(
+    chat: Chat,
+) -> None:
+    run = await chat.run_with_message("#ten")
+    chat.api.hold("editMessageText")
+    event = await chat.settle_some(run, 1)
+    await chat.reporter.item_event(event, await chat.runs.progress(run))
+    await chat.api.wait_for(lambda call: call.method == "editMessageText")  # 1/10, unanswered
+    await chat.settle_some(run, 9)
+    await chat.reporter.finished(await chat.runs.progress(run))
+    chat.api.release("editMessageText")
+    await chat.edit_reaching(run, 10, 10)
