@@ -91,13 +91,19 @@ class Outbox:
 
     async def run(self) -> None:
         """Send due notifications until cancelled or stopped."""
+        failing = False  # said once per outage, not every pass
         while not self._stopping:
             self._wake.clear()
             try:
                 delay = await self.send_due()
             except STORAGE_ERRORS as exc:  # database trouble: keep going
-                log.warning("outbox cannot use the database: %s", describe(exc))
-                delay = POLL_S
+                level = logging.DEBUG if failing else logging.WARNING
+                log.log(level, "outbox cannot use the database: %s", describe(exc))
+                failing, delay = True, POLL_S
+            else:
+                if failing:
+                    log.info("outbox can use the database again")
+                failing = False
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._wake.wait()

@@ -13,6 +13,7 @@ import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from tortoise import connections
 
 from automation.accounts import AccountRow, AccountService
 from automation.notifications import enqueue
@@ -158,3 +159,43 @@ async def test_a_run_that_ends_while_an_edit_is_in_flight_still_gets_its_final_b
     await chat.reporter.finished(await chat.runs.progress(run))
     chat.api.release("editMessageText")
     await chat.edit_reaching(run, 10, 10)
+
+
+async def test_an_outbox_that_cannot_use_the_database_says_so_once_per_outage(
+    chat: Chat,
+) -> None:
+    said: list[logging.LogRecord] = []
+    three_passes, back = asyncio.Event(), asyncio.Event()
+
+    class Watch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            said.append(record)
+            if "cannot use the database" in record.getMessage():
+                chat.outbox.wake()  # the next pass now, not after the poll period
+                if len(said) == 3:
+                    three_passes.set()
+            elif "again" in record.getMessage():
+                back.set()
+
+    logger = logging.getLogger("bot.outbox")
+    watch, level = Watch(level=logging.DEBUG), logger.level
+    logger.addHandler(watch)
+    logger.setLevel(logging.DEBUG)
+    sqlite = connections.get("sqlite")
+    await sqlite.execute_script("ALTER TABLE notification RENAME TO notification_away")
+    sender = asyncio.create_task(chat.outbox.run())
+    try:
+        async with asyncio.timeout(30):
+            await three_passes.wait()
+        await sqlite.execute_script("ALTER TABLE notification_away RENAME TO notification")
+        async with asyncio.timeout(30):
+            await back.wait()
+    finally:
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sender
+        logger.removeHandler(watch)
+        logger.setLevel(level)
+    levels = [record.levelname for record in said]
+    assert levels[:3] == ["WARNING", "DEBUG", "DEBUG"]
+    assert levels[-1] == "INFO" and "can use the database again" in said[-1].getMessage()
