@@ -3,10 +3,11 @@
 The message id and the chat's language are kept in the run's params, so a restarted
 process goes on editing the same message. Edits happen at most every
 ``bot.progress_edit_s`` seconds, never repeat the current text, and are sent in a turn of
-the flood gate the outbox shares, so never inside a ``retry_after`` window; a skipped edit
-is made up by the next one. The text is drawn from the counts the runner already computed
-for its event (``RunProgress``): an edit costs no query, however large the run. Progress
-is a courtesy: a failed edit is logged and forgotten, the summary goes through the outbox.
+the flood gate the outbox shares, so never inside a ``retry_after`` window; an edit
+refused with ``retry_after`` is drawn again once the window has passed (the final bar
+included). The text is drawn from the counts the runner already computed for its event
+(``RunProgress``): an edit costs no query, however large the run. Progress is a courtesy:
+an edit that fails otherwise is logged and forgotten; the summary goes through the outbox.
 """
 
 from __future__ import annotations
@@ -135,6 +136,8 @@ class TelegramReporter:
             return None  # not a Telegram run, or its message is not attached yet
         if run.finished_at is not None and not finished_ok:
             return None  # a late event of a finished run: its final text is shown
+        if (known := self._messages.get(run_id)) is not None:
+            return known  # another event loaded it meanwhile: one message, one edit loop
         params = run.params
         message = _Message(
             chat_id=int(str(params["progress_chat_id"])),
@@ -166,7 +169,7 @@ class TelegramReporter:
                 drew_final = message.final  # the run may end while this edit is out
                 if text != message.text:
                     await self._edit(message, text, turn)
-            if drew_final:
+            if drew_final and not message.dirty:
                 self._messages.pop(run_id, None)
                 return
 
@@ -178,6 +181,7 @@ class TelegramReporter:
             )
         except TelegramRetryAfter as exc:
             turn.retry_after(exc.retry_after)
+            message.dirty = True  # drawn again once the chat's window has passed
             return
         except (TelegramAPIError, TelegramNetworkError) as exc:
             log.info("progress edit in chat %d skipped: %s", message.chat_id, exc)

@@ -50,7 +50,16 @@ async def test_warmup_from_the_chat_reports_progress_and_one_summary(fleet: Flee
     async def final_bar() -> bool:
         return "5/5" in fleet.api.message(ADMIN, progress["message_id"])["text"]
 
-    await eventually(final_bar, within=30)
+    try:
+        await eventually(final_bar, within=30)
+    except AssertionError:  # say what the chat saw: this failed under load before
+        edits = [
+            (c.at, c.status, c.params.get("text"))
+            for c in fleet.api.calls
+            if c.method == "editMessageText"
+        ]
+        lines = [line for line in fleet.log_text().splitlines() if "progress" in line.lower()]
+        raise AssertionError(f"no final bar; edits {edits}; log {lines[-20:]}") from None
     shown = await fleet.run_json(1)
     assert (shown["status"], shown["total"], shown["succeeded"]) == ("succeeded", 5, 5)
     assert len(summaries(fleet)) == 1

@@ -161,6 +161,20 @@ async def test_a_run_that_ends_while_an_edit_is_in_flight_still_gets_its_final_b
     await chat.edit_reaching(run, 10, 10)
 
 
+async def test_a_final_bar_refused_with_retry_after_is_shown_after_the_window(
+    chat: Chat,
+) -> None:
+    run = await chat.run_with_message("#ten")
+    await chat.settle_some(run, 10)
+    chat.api.retry_after(1, method="editMessageText", times=1)
+    await chat.reporter.finished(await chat.runs.progress(run))
+    refused = await chat.api.wait_for(lambda call: call.status == 429)
+    shown = await chat.api.wait_for(
+        lambda call: call.status == 200 and "10/10\n" in str(call.params.get("text"))
+    )
+    assert shown.method == "editMessageText" and shown.at >= refused.at + 1
+
+
 async def test_an_outbox_that_cannot_use_the_database_says_so_once_per_outage(
     chat: Chat,
 ) -> None:
