@@ -77,6 +77,7 @@ class App:
     runner: Runner
     outbox: Outbox
     reporter: TelegramReporter
+    serve_lock: ServeLock
 
 
 def make_bot(settings: Settings) -> Bot:
@@ -106,7 +107,7 @@ async def build(settings: Settings) -> AsyncIterator[App]:
         stack.push_async_callback(bot.session.close)
         db = await stack.enter_async_context(open_database(settings.storage, settings.secret_key))
         # One serve per database: refuse before touching any run.
-        await stack.enter_async_context(ServeLock(settings.storage))
+        serve_lock = await stack.enter_async_context(ServeLock(settings.storage))
         await stack.enter_async_context(
             ArtifactPruner(data_dir, settings.storage.artifact_retention_days)
         )
@@ -167,7 +168,7 @@ async def build(settings: Settings) -> AsyncIterator[App]:
             pool=pool,
             scheduler=scheduler,
         )
-        yield App(settings, bot, dispatcher, runner, outbox, reporter)
+        yield App(settings, bot, dispatcher, runner, outbox, reporter, serve_lock)
 
 
 async def _check_token(bot: Bot) -> None:
@@ -217,6 +218,8 @@ async def _run_until(app: App, stop: asyncio.Event) -> None:
         asyncio.create_task(
             ProgressWatch(app.reporter, config.progress_edit_s).run(), name="watch"
         ),
+        # Ends only with ServeLocked (another serve took the lock in an outage): stop.
+        asyncio.create_task(app.serve_lock.keep(), name="serve-lock"),
     }
     if app.settings.automation.run_in_serve:
         tasks.add(asyncio.create_task(app.runner.serve(), name="runner"))
@@ -233,7 +236,7 @@ async def _run_until(app: App, stop: asyncio.Event) -> None:
         if task.get_name() == "runner":
             task.cancel()
             await app.runner.stop(app.settings.bot.shutdown_grace_s)
-        elif task.get_name() == "watch":
+        elif task.get_name() in ("watch", "serve-lock"):
             task.cancel()
     await app.reporter.close()
     outbox_task = next(t for t in tasks if t.get_name() == "outbox")

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import socket
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from storage.config import StorageConfig
-from storage.locks import ServeLock, ServeLocked, lock_path
+from storage.locks import ADVISORY_KEY, ServeLock, ServeLocked, lock_path
 from tests.conftest import REPO
+from tests.integration.test_postgres_faults import through
+from tests.pgproxy import FaultyProxy
 
 HOLDER = """
 import asyncio, sys
@@ -91,3 +95,122 @@ async def test_postgres_takes_an_advisory_lock_that_names_its_holder(
     async with ServeLock(second):  # released with its connection
         pass
     assert not (tmp_path / "a" / "scheduler.lock").exists()
+
+
+class LogSeen:
+    """Set once a record containing ``text`` is logged by ``storage.locks``."""
+
+    def __init__(self, text: str) -> None:
+        self.event = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        event = self.event
+
+        class Watch(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                if text in record.getMessage():
+                    loop.call_soon_threadsafe(event.set)
+
+        self.handler = Watch()
+        logging.getLogger("storage.locks").addHandler(self.handler)
+
+    async def wait(self) -> None:
+        try:
+            async with asyncio.timeout(CEILING_S):
+                await self.event.wait()
+        finally:
+            logging.getLogger("storage.locks").removeHandler(self.handler)
+
+
+CEILING_S = 60.0
+
+
+async def refused_naming_us(config: StorageConfig) -> bool:
+    try:
+        async with ServeLock(config):
+            return False
+    except ServeLocked as refused:
+        return f"fleetbot pid {os.getpid()} on" in str(refused)
+
+
+@pytest.mark.xdist_group("postgres")
+@pytest.mark.parametrize("fault", ["cut", "hold"])
+async def test_a_serve_lock_lost_in_an_outage_is_taken_again(
+    pg_url: str, tmp_path: Path, fault: str
+) -> None:
+    target = urlsplit(pg_url)
+    direct = StorageConfig(data_dir=tmp_path / "b", db_url=pg_url)
+    async with FaultyProxy(target.hostname or "127.0.0.1", target.port or 5432) as proxy:
+        config = StorageConfig(
+            data_dir=tmp_path / "a", db_url=through(pg_url, proxy.port), query_timeout_s=1
+        )
+        async with ServeLock(config, check_every_s=0.2) as lock:
+            keeper = asyncio.create_task(lock.keep())
+            lost, taken = LogSeen("connection is lost"), LogSeen("taken again")
+            if fault == "cut":
+                await proxy.cut()
+            else:
+                proxy.hold()
+            await lost.wait()
+            await proxy.restore()
+            await taken.wait()
+            assert await refused_naming_us(direct)
+            assert not keeper.done()
+            keeper.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await keeper
+        assert not await refused_naming_us(direct)  # let go on exit
+
+
+@pytest.mark.xdist_group("postgres")
+async def test_a_serve_whose_lock_another_took_during_an_outage_stops(
+    pg_url: str, tmp_path: Path
+) -> None:
+    import asyncpg  # noqa: PLC0415  (optional dependency)
+
+    target = urlsplit(pg_url)
+    async with FaultyProxy(target.hostname or "127.0.0.1", target.port or 5432) as proxy:
+        config = StorageConfig(
+            data_dir=tmp_path / "a", db_url=through(pg_url, proxy.port), query_timeout_s=1
+        )
+        async with ServeLock(config, check_every_s=0.2) as lock:
+            keeper = asyncio.create_task(lock.keep())
+            await proxy.cut()
+            # Another serve takes the lock as soon as the server has ended the cut session.
+            other = await asyncpg.connect(pg_url.replace("postgres://", "postgresql://", 1))
+            try:
+                async with asyncio.timeout(CEILING_S):
+                    await other.execute("SELECT pg_advisory_lock($1)", ADVISORY_KEY)
+                await proxy.restore()
+                with pytest.raises(ServeLocked, match="another fleetbot scheduler"):
+                    async with asyncio.timeout(CEILING_S):
+                        await keeper
+            finally:
+                await other.close()
+
+
+@pytest.mark.xdist_group("postgres")
+async def test_a_session_of_this_process_left_holding_the_lock_is_ended(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """A connection that hung keeps its session (and the lock) on the server; this process's
+    next ServeLock ends that session by its name instead of refusing itself."""
+    import asyncpg  # noqa: PLC0415  (optional dependency)
+
+    config = StorageConfig(data_dir=tmp_path / "a", db_url=pg_url)
+    lock = ServeLock(config)
+    url = pg_url.replace("postgres://", "postgresql://", 1)
+    for name, refused in ((lock._name, False), ("fleetbot pid 1 on elsewhere", True)):
+        stale = await asyncpg.connect(url, server_settings={"application_name": name})
+        try:
+            assert await stale.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_KEY)
+            if refused:
+                with pytest.raises(ServeLocked, match="elsewhere"):
+                    async with ServeLock(config):
+                        pass
+            else:
+                async with lock:
+                    assert await refused_naming_us(config)
+                    with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError)):
+                        await stale.fetchval("SELECT 1")  # its session was ended
+        finally:
+            stale.terminate()
