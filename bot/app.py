@@ -167,6 +167,7 @@ async def build(settings: Settings) -> AsyncIterator[App]:
             runner=runner,
             pool=pool,
             scheduler=scheduler,
+            reporter=reporter,
         )
         yield App(settings, bot, dispatcher, runner, outbox, reporter, serve_lock)
 

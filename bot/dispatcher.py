@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.handlers import build_router
 from bot.launcher import Launcher
 from bot.media import MediaIntake
+from bot.progress import TelegramReporter
 from bot.status import StatusSource
 from storage.crypto import SecretBox
 
@@ -34,6 +35,7 @@ def make_dispatcher(
     runner: Runner,
     pool: BrowserPool,
     scheduler: FleetScheduler,
+    reporter: TelegramReporter | None = None,
 ) -> Dispatcher:
     """A dispatcher with fresh routers whose workflow data carries every handler's service."""
     dispatcher = Dispatcher(
@@ -43,7 +45,7 @@ def make_dispatcher(
         media=MediaIntake(
             bot, runs, settings.storage.data_dir, limit_mb=settings.bot.download_limit_mb
         ),
-        launcher=Launcher(bot, runs, runner.wake),
+        launcher=Launcher(bot, runs, runner.wake, reporter.attached if reporter else None),
         questions=QuestionDesk(secrets),
         status_source=StatusSource(runner, pool, scheduler.next_fires),
         schedules=ScheduleService(settings.scheduler.timezone),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
@@ -20,10 +20,17 @@ log = logging.getLogger(__name__)
 class Launcher:
     """Hands a freshly committed run to the runner and shows its progress message."""
 
-    def __init__(self, bot: Bot, runs: RunService, wake_runner: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        runs: RunService,
+        wake_runner: Callable[[], None],
+        on_attached: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
         self._bot = bot
         self._runs = runs
         self._wake_runner = wake_runner
+        self._on_attached = on_attached  # the reporter's: a run already over gets its bar
 
     async def launch(self, run: Run, chat_id: int, language: str) -> None:
         """The run is already committed; a lost progress message loses nothing else."""
@@ -37,3 +44,5 @@ class Launcher:
             log.info("run #%d: no progress message in chat %d: %s", run.id, chat_id, exc)
             return
         await attach_progress(run.id, chat_id, message.message_id, language)
+        if self._on_attached is not None:
+            await self._on_attached(run.id)

@@ -103,20 +103,28 @@ class TelegramReporter:
         """The run is over (its summary row is in the outbox): wake the outbox, final bar."""
         if progress.run_id in self._finished:
             return  # told by the runner and by the watch: one final bar
+        self._outbox.wake()
+        message = await self._message(progress.run_id, finished_ok=True)
+        if message is None or progress.run_id in self._finished:
+            return  # no message yet (``attached`` draws the bar), or drawn meanwhile
         self._finished[progress.run_id] = None
         while len(self._finished) > FINISHED_REMEMBERED:
             del self._finished[next(iter(self._finished))]
-        self._outbox.wake()
-        message = await self._message(progress.run_id, finished_ok=True)
-        if message is not None:
-            message.progress = progress
-            message.final = True
-            # The summary matters more than the bar: give the outbox one throttle period
-            # past the chat's current window to take its turn first (the gate then spaces
-            # the two), instead of racing it for the turn when the window ends.
-            after = self._gate.wait_s(message.chat_id) + self._every
-            message.next_edit_at = max(message.next_edit_at, time.monotonic() + after)
-            self._schedule(progress.run_id, message)
+        message.progress = progress
+        message.final = True
+        # The summary matters more than the bar: give the outbox one throttle period past
+        # the chat's current window to take its turn first (the gate then spaces the two),
+        # instead of racing it for the turn when the window ends.
+        after = self._gate.wait_s(message.chat_id) + self._every
+        message.next_edit_at = max(message.next_edit_at, time.monotonic() + after)
+        self._schedule(progress.run_id, message)
+
+    async def attached(self, run_id: int) -> None:
+        """The run's progress message was just attached: a run that ended before that
+        (a quick one) gets its final bar now, since nobody else will draw it."""
+        run = await Run.get_or_none(id=run_id)
+        if run is not None and run.finished_at is not None:
+            await self.finished(await load_progress(run))
 
     async def close(self) -> None:
         """Drop pending edits (at shutdown)."""

@@ -21,6 +21,7 @@ from automation.reporting import ItemEvent
 from automation.runs import Requester, RunService
 from bot.config import Settings
 from bot.floodgate import ChatGate
+from bot.launcher import Launcher
 from bot.outbox import Outbox
 from bot.progress import TelegramReporter, attach_progress
 from storage.db import Database
@@ -173,6 +174,23 @@ async def test_a_final_bar_refused_with_retry_after_is_shown_after_the_window(
         lambda call: call.status == 200 and "10/10\n" in str(call.params.get("text"))
     )
     assert shown.method == "editMessageText" and shown.at >= refused.at + 1
+
+
+async def test_a_run_over_before_its_message_is_attached_still_gets_its_final_bar(
+    chat: Chat,
+) -> None:
+    run = await chat.runs.create_warmup("#ten", duration_s=1, requester=Requester(chat_id=ADMIN))
+    launcher = Launcher(chat.bot, chat.runs, lambda: None, chat.reporter.attached)
+    chat.api.hold("sendMessage")
+    launching = asyncio.create_task(launcher.launch(run, ADMIN, "en"))
+    await chat.api.wait_for(lambda call: call.method == "sendMessage")  # 0/10, unanswered
+    await chat.settle_some(run, 10)  # the run ends before its message is attached
+    summary = await chat.runs.settle(run.id)
+    assert summary is not None
+    await chat.reporter.finished(summary.progress)  # the runner's call finds no message
+    chat.api.release("sendMessage")
+    await launching
+    await chat.edit_reaching(run, 10, 10)
 
 
 async def test_an_outbox_that_cannot_use_the_database_says_so_once_per_outage(
