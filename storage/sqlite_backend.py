@@ -9,7 +9,7 @@ that await (a run cancelled from the chat, a runner or scheduler stopping) leave
 released, so every later query of the process waits for ever, without an error or a log
 line. The ``BEGIN`` that was already queued still runs, too, and leaves the connection
 inside a transaction nobody ends. The suite caught it as a scheduler test hanging in its
-teardown one run in fifteen under load.
+teardown (twice in CI; 2 runs in 9 with three spinning processes beside it).
 
 This backend undoes a failed entry: it resets the context variable, rolls back (a no-op
 when ``BEGIN`` never ran; aiosqlite runs calls in order, so the rollback comes after it)
