@@ -42,6 +42,13 @@ _PG_SCHEMES = ("postgres", "postgresql", "asyncpg", "psycopg")
 LOCK_CHECK_S = 10.0
 RETAKE_FIRST_S = 1.0
 RETAKE_MAX_S = 30.0
+# The sessions holding the lock: a bigint advisory key shows in pg_locks as classid (its
+# high half, $1) and objid ($2).
+_KEY_HALVES = (ADVISORY_KEY >> 32, ADVISORY_KEY & 0xFFFFFFFF)
+_HOLDERS = (
+    "FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
+    " WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2 AND l.granted"
+)
 
 
 def lock_path(config: StorageConfig) -> Path:
@@ -67,9 +74,9 @@ class ServeLock:
         self._fd: int | None = None
         self._pg: Any = None
         self._pg_url = ""
-        # This lock's sessions, by name (63 bytes at most); the tag tells two locks of one
-        # process apart.
-        self._name = f"fleetbot {_holder()}"[:55] + f" #{secrets.token_hex(3)}"
+        # The application_name of this lock's sessions, which names the holder to a refused
+        # serve (63 bytes at most); the tag tells two locks of one process apart.
+        self.session_name = f"fleetbot {_holder()}"[:55] + f" #{secrets.token_hex(3)}"
 
     async def __aenter__(self) -> Self:
         if self._fd is not None or self._pg is not None:
@@ -156,7 +163,7 @@ class ServeLock:
             self._pg_url,
             timeout=timeout,
             command_timeout=timeout,
-            server_settings={"application_name": self._name},
+            server_settings={"application_name": self.session_name},
         )
         try:
             got = await self._try_lock(conn)
@@ -178,13 +185,10 @@ class ServeLock:
         if await conn.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_KEY):
             return True
         ended = await conn.fetchval(
-            "SELECT bool_or(pg_terminate_backend(l.pid)) FROM pg_locks l"
-            " JOIN pg_stat_activity a USING (pid)"
-            " WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2"
-            " AND l.granted AND a.application_name = $3 AND l.pid <> pg_backend_pid()",
-            ADVISORY_KEY >> 32,
-            ADVISORY_KEY & 0xFFFFFFFF,
-            self._name,
+            f"SELECT bool_or(pg_terminate_backend(l.pid)) {_HOLDERS}"
+            " AND a.application_name = $3 AND l.pid <> pg_backend_pid()",
+            *_KEY_HALVES,
+            self.session_name,
         )
         if ended:
             log.warning("serve lock: ended this lock's old session that still held it")
@@ -196,15 +200,10 @@ class ServeLock:
 
 
 async def _lock_holder(conn: Any) -> str | None:
-    # A bigint advisory key shows in pg_locks as classid (high half) and objid.
     holder: str | None = await conn.fetchval(
         "SELECT a.application_name || ' (server pid ' || l.pid || ' from '"
-        " || coalesce(host(a.client_addr), 'local socket') || ')'"
-        " FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
-        " WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2"
-        " AND l.granted",
-        ADVISORY_KEY >> 32,
-        ADVISORY_KEY & 0xFFFFFFFF,
+        f" || coalesce(host(a.client_addr), 'local socket') || ')' {_HOLDERS}",
+        *_KEY_HALVES,
     )
     return holder
 

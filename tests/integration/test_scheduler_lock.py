@@ -199,7 +199,7 @@ async def test_a_session_of_this_process_left_holding_the_lock_is_ended(
     config = StorageConfig(data_dir=tmp_path / "a", db_url=pg_url)
     lock = ServeLock(config)
     url = pg_url.replace("postgres://", "postgresql://", 1)
-    for name, refused in ((lock._name, False), ("fleetbot pid 1 on elsewhere", True)):
+    for name, refused in ((lock.session_name, False), ("fleetbot pid 1 on elsewhere", True)):
         stale = await asyncpg.connect(url, server_settings={"application_name": name})
         try:
             assert await stale.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_KEY)
